@@ -1,0 +1,13 @@
+# The two README commands. Both install what is missing (scripts/setup.sh), then build.
+#   make demo   — the main job on the embedded default (broker, producer, report)
+#   make test   — every test, normal build and ASan+UBSan build
+.PHONY: demo test build clean
+demo:
+	scripts/demo.sh
+test:
+	scripts/test.sh
+build:
+	scripts/setup.sh
+	cmake -S . -B build >/dev/null && cmake --build build -j
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,36 @@
+/*
+ * sm_arena — a bump allocator for data that lives and dies together (one micro-batch: decoded
+ * strings, column buffers). Allocation is a pointer bump inside the current chunk; a request
+ * larger than the chunk size gets a chunk of its own. sm_arena_reset() frees everything at once
+ * and keeps the first chunk for reuse, so a steady-state batch loop does no malloc.
+ *
+ * An optional byte limit bounds the arena (DESIGN.md contract 4): past it allocation fails with
+ * NULL instead of growing.
+ *
+ * @thread one owner; not thread-safe.
+ */
+#ifndef SM_CORE_ARENA_H
+#define SM_CORE_ARENA_H
+
+#include <stddef.h>
+
+typedef struct sm_arena sm_arena;
+
+/* chunk_size 0 picks 64 KiB; limit 0 means unbounded. Returns NULL on out of memory. */
+sm_arena *sm_arena_create(size_t chunk_size, size_t limit);
+void sm_arena_destroy(sm_arena *a); /* accepts NULL */
+
+/* Memory aligned to max_align_t, uninitialized. NULL when out of memory or over the limit. */
+void *sm_arena_alloc(sm_arena *a, size_t n);
+void *sm_arena_calloc(sm_arena *a, size_t n);
+/* Copies s (n bytes) and NUL-terminates; strdup reads up to the NUL. */
+char *sm_arena_strndup(sm_arena *a, const char *s, size_t n);
+char *sm_arena_strdup(sm_arena *a, const char *s);
+
+/* Frees every allocation; keeps the first chunk. Pointers handed out before are invalid. */
+void sm_arena_reset(sm_arena *a);
+
+size_t sm_arena_used(const sm_arena *a);     /* bytes handed out since the last reset */
+size_t sm_arena_reserved(const sm_arena *a); /* bytes held in chunks */
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Shared CUnit harness: each tests/<floor>/test_<module>.c defines its cases and ends with
+ *
+ *   static CU_TestInfo tests[] = {{"refuses existing version", test_...}, CU_TEST_INFO_NULL};
+ *   SM_TEST_MAIN("durable", tests)
+ *
+ * The program runs the suite with CUnit's basic runner (verbose, so every test's name and
+ * result appear in ctest's log) and exits non-zero on any failure, which ctest counts.
+ */
+#ifndef SM_TEST_H
+#define SM_TEST_H
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A fresh empty directory under $TMPDIR (or /tmp); the caller frees the string. */
+char *sm_test_tmpdir(const char *tag);
+/* rm -rf of a test directory made by sm_test_tmpdir. */
+void sm_test_rmtree(const char *path);
+
+/* Runs one suite; setup/teardown may be NULL. Suite set-up failures count as failures. */
+int sm_test_run(const char *suite, CU_InitializeFunc setup, CU_CleanupFunc teardown,
+                CU_TestInfo *cases);
+
+#define SM_TEST_MAIN(suite_name, cases)                                                        \
+    int main(void)                                                                             \
+    {                                                                                          \
+        return sm_test_run(suite_name, NULL, NULL, cases);                                     \
+    }
+
+/* Same, with a set-up run before the first case and a tear-down after the last. */
+#define SM_TEST_MAIN_FIXTURE(suite_name, setup, teardown, cases)                               \
+    int main(void)                                                                             \
+    {                                                                                          \
+        return sm_test_run(suite_name, setup, teardown, cases);                                \
+    }
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * The `smelter` command as a user meets it: exit codes, one-line errors, bounded waits, the
+ * broker's lifecycle, byte-identical reruns. Runs the built binary ($SMELTER_BIN).
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "sm_test.h"
+
+static char *dir;
+static const char *bin;
+
+typedef struct result {
+    int status; /* exit code, or 128+signal */
+    double secs;
+    char out[65536];
+    char err[65536];
+} result;
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t len = 0;
+    if (f) {
+        len = fread(buf, 1, n - 1, f);
+        fclose(f);
+    }
+    buf[len] = '\0';
+}
+
+/* Runs "$SMELTER_BIN <args>" through the shell with stdout and stderr captured. */
+static void run(result *r, const char *args)
+{
+    char cmd[16384], out_path[4096], err_path[4096];
+    int64_t t0 = sm_mono_ns();
+    int st;
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s' </dev/null", dir, bin, args,
+             out_path, err_path);
+    st = system(cmd);
+    r->secs = (double)(sm_mono_ns() - t0) / 1e9;
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    slurp(out_path, r->out, sizeof r->out);
+    slurp(err_path, r->err, sizeof r->err);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) {
+        n += *s == '\n';
+    }
+    return n;
+}
+
+static void test_cli_unknown_flag_is_usage_error_with_suggestion(void)
+{
+    static result r;
+    run(&r, "produce --cout 5");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--cout"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--count"));
+    CU_ASSERT(count_lines(r.err) <= 2); /* the error, and where to look */
+}
+
+static void test_cli_negative_rate_is_usage_error(void)
+{
+    static result r;
+    run(&r, "produce --rate -1");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--rate"));
+    CU_ASSERT(count_lines(r.err) <= 2);
+    run(&r, "produce --rate fast");
+    CU_ASSERT_EQUAL(r.status, 2);
+    run(&r, "produce --bad-ratio 0.7 --dup-ratio 0.5 --to-file x");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "ratio"));
+}
+
+static void test_cli_unknown_command_is_usage_error(void)
+{
+    static result r;
+    run(&r, "prodce");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "produce"));
+    run(&r, "");
+    CU_ASSERT_EQUAL(r.status, 2);
+}
+
+static void test_cli_help_lists_flags_and_exits_zero(void)
+{
+    static result r;
+    run(&r, "--help");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "broker"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "produce"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "Exit codes"));
+    run(&r, "produce --help");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--bad-ratio"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--truth"));
+    run(&r, "broker --help");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--bootstrap-file"));
+    run(&r, "help broker");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--topics"));
+    run(&r, "version");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "smelter "));
+}
+
+/* Nothing listens on port 1: a runtime failure within the bounded timeout, not a hang. */
+static void test_cli_unreachable_bootstrap_fails_within_timeout(void)
+{
+    static result r;
+    run(&r, "produce -b 127.0.0.1:1 --connect-timeout 2s -n 10 --log-format human");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "cannot reach Kafka at 127.0.0.1:1"));
+    CU_ASSERT(r.secs < 10);
+    CU_ASSERT(count_lines(r.err) <= 2);
+}
+
+static void test_cli_same_seed_twice_gives_identical_files(void)
+{
+    static result r;
+    static char a[1 << 16], b[1 << 16];
+    char pa[4096], pb[4096];
+    run(&r, "produce --to-file a.tsv -n 5000 --seed 7 --bad-ratio 0.05 --dup-ratio 0.01 "
+            "--late-ratio 0.01 --report json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"seed\":7"));
+    run(&r, "produce --to-file b.tsv -n 5000 --seed 7 --bad-ratio 0.05 --dup-ratio 0.01 "
+            "--late-ratio 0.01");
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(pa, sizeof pa, "%s/a.tsv", dir);
+    snprintf(pb, sizeof pb, "%s/b.tsv", dir);
+    {
+        char cmd[10000];
+        snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", pa, pb);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+        run(&r, "produce --to-file c.tsv -n 5000 --seed 8 --bad-ratio 0.05");
+        snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s/c.tsv'", pa, dir);
+        CU_ASSERT_NOT_EQUAL(system(cmd), 0);
+    }
+    slurp(pa, a, sizeof a);
+    slurp(pb, b, sizeof b);
+    CU_ASSERT(strlen(a) > 1000);
+    CU_ASSERT_STRING_EQUAL(a, b);
+}
+
+/* smelter broker: writes the bootstrap file, serves produce, stops on SIGTERM with exit 0 and
+ * removes the file. */
+static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
+{
+    static result r;
+    char addr_file[4096], log_path[4096];
+    pid_t pid;
+    int st, waited = 0;
+
+    snprintf(addr_file, sizeof addr_file, "%s/bootstrap", dir);
+    snprintf(log_path, sizeof log_path, "%s/broker.log", dir);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        FILE *lf = freopen(log_path, "w", stdout);
+        (void)lf;
+        dup2(fileno(stdout), 2);
+        execl(bin, bin, "broker", "--topics", "orders:4,activity", "--bootstrap-file", addr_file,
+              (char *)NULL);
+        _exit(127);
+    }
+    while (access(addr_file, F_OK) != 0 && waited++ < 100) {
+        sm_sleep_ms(100);
+    }
+    CU_ASSERT_EQUAL_FATAL(access(addr_file, F_OK), 0);
+
+    run(&r, "produce --bootstrap-file bootstrap -n 2000 --seed 1 --truth t.csv --report json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"acked\":2000"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"failed\":0"));
+    run(&r, "produce --bootstrap-file bootstrap -d activity -n 500 -q --report json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"acked\":500"));
+    {
+        char csv_path[4096], cmd[9000];
+        snprintf(csv_path, sizeof csv_path, "%s/t.csv", dir);
+        /* header + one line per message */
+        snprintf(cmd, sizeof cmd, "test $(wc -l < '%s') -eq 2001", csv_path);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+    }
+
+    kill(pid, SIGTERM);
+    waited = 0;
+    while (waitpid(pid, &st, WNOHANG) == 0 && waited++ < 100) {
+        sm_sleep_ms(100);
+    }
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT_NOT_EQUAL(access(addr_file, F_OK), 0);
+}
+
+static void test_cli_broker_rejects_bad_topic_spec(void)
+{
+    static result r;
+    run(&r, "broker --topics 'orders:0'");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "orders"));
+    run(&r, "broker --topics 'bad topic'");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "invalid topic name"));
+}
+
+static int setup(void)
+{
+    bin = getenv("SMELTER_BIN");
+    if (!bin) {
+        fprintf(stderr, "SMELTER_BIN is not set (run through ctest)\n");
+        return 1;
+    }
+    dir = sm_test_tmpdir("cli");
+    return 0;
+}
+
+static int teardown(void)
+{
+    sm_test_rmtree(dir);
+    free(dir);
+    return 0;
+}
+
+static CU_TestInfo tests[] = {
+    {"unknown flag is a usage error with a suggestion",
+     test_cli_unknown_flag_is_usage_error_with_suggestion},
+    {"negative rate is a usage error", test_cli_negative_rate_is_usage_error},
+    {"unknown command is a usage error", test_cli_unknown_command_is_usage_error},
+    {"help lists flags and exits zero", test_cli_help_lists_flags_and_exits_zero},
+    {"unreachable bootstrap fails within the timeout",
+     test_cli_unreachable_bootstrap_fails_within_timeout},
+    {"same seed twice gives identical files", test_cli_same_seed_twice_gives_identical_files},
+    {"broker serves produce and stops on SIGTERM",
+     test_cli_broker_serves_produce_and_stops_on_sigterm},
+    {"broker rejects a bad topic spec", test_cli_broker_rejects_bad_topic_spec},
+    CU_TEST_INFO_NULL,
+};
+
+SM_TEST_MAIN_FIXTURE("cli", setup, teardown, tests)

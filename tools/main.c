@@ -1,0 +1,95 @@
+/*
+ * smelter — streaming ingestion from Kafka into Delta Lake tables.
+ *
+ * main() only dispatches: `smelter <command> [flags]`. Signals are turned into a flag that
+ * long-running commands poll (cli_stop); a second Ctrl-C kills the process at once.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "tools/commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"broker", cmd_broker, "run the embedded Kafka-protocol broker (development, demos, tests)"},
+    {"produce", cmd_produce, "produce e-commerce events with injected faults (load tests)"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "smelter %s — streaming ingestion from Kafka into Delta Lake tables\n\n"
+                 "Usage: smelter <command> [flags]\n\nCommands:\n",
+            SMELTER_VERSION);
+    for (const command *c = commands; c->name; c++) {
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    }
+    fprintf(out, "  %-10s %s\n", "version", "print the version");
+    fprintf(out, "\n'smelter <command> --help' shows a command's flags.\n"
+                 "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
+                 "3 expectation failed, 130 interrupted.\n");
+}
+
+static void on_signal(int sig)
+{
+    cli_stop = 1;
+    signal(sig, SIG_DFL); /* a second signal ends the process at once */
+}
+
+int main(int argc, char **argv)
+{
+    const char *names[sizeof commands / sizeof commands[0] + 2];
+    const char *name;
+    size_t n = 0;
+    struct sigaction sa;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        if (argc >= 3 && strcmp(argv[1], "help") == 0) {
+            for (const command *c = commands; c->name; c++) {
+                if (strcmp(c->name, argv[2]) == 0) {
+                    char help[] = "--help";
+                    char *args[] = {help, NULL};
+                    return c->run(1, args);
+                }
+            }
+        }
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? SM_EXIT_USAGE : SM_EXIT_OK;
+    }
+    name = argv[1];
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("smelter %s\n", SMELTER_VERSION);
+        return SM_EXIT_OK;
+    }
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    for (const command *c = commands; c->name; c++) {
+        if (strcmp(c->name, name) == 0) {
+            return c->run(argc - 2, argv + 2);
+        }
+        names[n++] = c->name;
+    }
+    names[n++] = "version";
+    names[n] = NULL;
+    {
+        const char *near = sm_nearest(name, names);
+        fprintf(stderr, "smelter: unknown command '%s'%s%s%s\nTry 'smelter --help'.\n", name,
+                near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    }
+    return SM_EXIT_USAGE;
+}
