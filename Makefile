@@ -1,7 +1,7 @@
 # The two README commands. Both install what is missing (scripts/setup.sh), then build.
 #   make demo   — the main job on the embedded default (broker, producer, report)
 #   make test   — every test, normal build and ASan+UBSan build
-.PHONY: demo test build clean
+.PHONY: demo test build docs clean
 demo:
 	scripts/demo.sh
 test:
@@ -9,5 +9,7 @@ test:
 build:
 	scripts/setup.sh
 	cmake -S . -B build >/dev/null && cmake --build build -j
+docs: build
+	build/smelter help --markdown > docs/cli.md
 clean:
 	rm -rf build build-asan

@@ -2,6 +2,7 @@
 #include "sm_test.h"
 
 #include <ftw.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 char *sm_test_tmpdir(const char *tag)
@@ -51,4 +52,58 @@ int sm_test_run(const char *suite, CU_InitializeFunc setup, CU_CleanupFunc teard
              CU_get_number_of_suites_failed();
     CU_cleanup_registry();
     return failed ? 1 : 0;
+}
+
+json_t *sm_test_duckdb(const char *sql)
+{
+    const char *node_dir = getenv("SMELTER_NODE_DIR");
+    char sql_path[] = "/tmp/smelter-sql-XXXXXX";
+    char cmd[8192];
+    FILE *f, *p;
+    int fd, st;
+    json_t *rows;
+    json_error_t jerr;
+
+    if (!node_dir) {
+        fprintf(stderr, "sm_test_duckdb: SMELTER_NODE_DIR is not set (run through ctest)\n");
+        return NULL;
+    }
+    fd = mkstemp(sql_path);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        perror("sm_test_duckdb: temp file");
+        return NULL;
+    }
+    fputs(sql, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "node '%s/duckdb_query.mjs' < '%s'", node_dir, sql_path);
+    p = popen(cmd, "r");
+    if (!p) {
+        perror("sm_test_duckdb: popen");
+        unlink(sql_path);
+        return NULL;
+    }
+    rows = json_loadf(p, JSON_DECODE_ANY, &jerr);
+    st = pclose(p);
+    unlink(sql_path);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !json_is_array(rows)) {
+        fprintf(stderr, "sm_test_duckdb: query failed (exit %d): %s\n",
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1, sql);
+        json_decref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+long long sm_test_int(const json_t *v)
+{
+    if (json_is_integer(v)) {
+        return json_integer_value(v);
+    }
+    if (json_is_string(v)) {
+        return strtoll(json_string_value(v), NULL, 10);
+    }
+    if (json_is_real(v)) {
+        return (long long)json_real_value(v);
+    }
+    return -1;
 }

@@ -11,6 +11,7 @@
 #define SM_TEST_H
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,15 @@
 char *sm_test_tmpdir(const char *tag);
 /* rm -rf of a test directory made by sm_test_tmpdir. */
 void sm_test_rmtree(const char *path);
+
+/*
+ * The independent reader: runs `sql` in DuckDB (@duckdb/node-api, installed in tests/node by
+ * scripts/setup.sh --test) and returns the rows of its last statement as a JSON array of
+ * objects (caller json_decref's), or NULL after printing DuckDB's error. BIGINT values arrive
+ * as strings: read numbers with sm_test_int.
+ */
+json_t *sm_test_duckdb(const char *sql);
+long long sm_test_int(const json_t *v);
 
 /* Runs one suite; setup/teardown may be NULL. Suite set-up failures count as failures. */
 int sm_test_run(const char *suite, CU_InitializeFunc setup, CU_CleanupFunc teardown,

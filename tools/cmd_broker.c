@@ -49,7 +49,7 @@ static const char broker_usage[] =
     "Example:\n"
     "  smelter broker --topics orders:16,activity:8 --bootstrap-file /tmp/smelter.bootstrap\n";
 
-int cmd_broker(int argc, char **argv)
+static int cmd_broker(int argc, char **argv)
 {
     broker_cli cli = {0};
     sm_broker_conf conf = {0};
@@ -95,3 +95,11 @@ int cmd_broker(int argc, char **argv)
     sm_broker_stop(b);
     return SM_EXIT_OK;
 }
+
+const cli_command cli_broker_command = {
+    "broker",
+    "run the embedded Kafka-protocol broker (development, demos, tests)",
+    broker_usage,
+    broker_opts,
+    cmd_broker,
+};

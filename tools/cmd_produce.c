@@ -170,7 +170,7 @@ static int read_bootstrap_file(const char *path, char *buf, size_t n, sm_error *
     return SM_OK;
 }
 
-int cmd_produce(int argc, char **argv)
+static int cmd_produce(int argc, char **argv)
 {
     produce_cli cli = {0};
     prod_report rep;
@@ -219,3 +219,11 @@ int cmd_produce(int argc, char **argv)
     }
     return SM_EXIT_OK;
 }
+
+const cli_command cli_produce_command = {
+    "produce",
+    "produce e-commerce events with injected faults (load tests)",
+    produce_usage,
+    produce_opts,
+    cmd_produce,
+};

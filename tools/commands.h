@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/options.h"
 
@@ -33,7 +34,19 @@ int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, c
 /* Prints "smelter <cmd>: <message>" for an error and returns its exit code. */
 int cli_fail(const char *cmd, const sm_error *err);
 
-int cmd_broker(int argc, char **argv);
-int cmd_produce(int argc, char **argv);
+/* A subcommand: what --help, `smelter help` and docs/cli.md show, and its entry point. */
+typedef struct cli_command {
+    const char *name;
+    const char *summary; /* one line for the command list */
+    const char *usage;   /* the text above the flags in --help */
+    const sm_opt *opts;  /* its own flags (the common ones are added) */
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+extern const cli_command cli_broker_command;
+extern const cli_command cli_produce_command;
+
+/* Prints the reference of every command as Markdown (docs/cli.md is this output). */
+void cli_print_markdown(FILE *out, const cli_command *const *commands);
 
 #endif

@@ -12,16 +12,10 @@
 #include "core/options.h"
 #include "tools/commands.h"
 
-typedef struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} command;
-
-static const command commands[] = {
-    {"broker", cmd_broker, "run the embedded Kafka-protocol broker (development, demos, tests)"},
-    {"produce", cmd_produce, "produce e-commerce events with injected faults (load tests)"},
-    {NULL, NULL, NULL},
+static const cli_command *const commands[] = {
+    &cli_broker_command,
+    &cli_produce_command,
+    NULL,
 };
 
 static void usage(FILE *out)
@@ -29,8 +23,8 @@ static void usage(FILE *out)
     fprintf(out, "smelter %s — streaming ingestion from Kafka into Delta Lake tables\n\n"
                  "Usage: smelter <command> [flags]\n\nCommands:\n",
             SMELTER_VERSION);
-    for (const command *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    for (const cli_command *const *c = commands; *c; c++) {
+        fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
     }
     fprintf(out, "  %-10s %s\n", "version", "print the version");
     fprintf(out, "\n'smelter <command> --help' shows a command's flags.\n"
@@ -46,7 +40,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    const char *names[sizeof commands / sizeof commands[0] + 2];
+    const char *names[sizeof commands / sizeof commands[0] + 1];
     const char *name;
     size_t n = 0;
     struct sigaction sa;
@@ -54,11 +48,15 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
-            for (const command *c = commands; c->name; c++) {
-                if (strcmp(c->name, argv[2]) == 0) {
+            if (strcmp(argv[2], "--markdown") == 0) {
+                cli_print_markdown(stdout, commands);
+                return SM_EXIT_OK;
+            }
+            for (const cli_command *const *c = commands; *c; c++) {
+                if (strcmp((*c)->name, argv[2]) == 0) {
                     char help[] = "--help";
                     char *args[] = {help, NULL};
-                    return c->run(1, args);
+                    return (*c)->run(1, args);
                 }
             }
         }
@@ -78,11 +76,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    for (const command *c = commands; c->name; c++) {
-        if (strcmp(c->name, name) == 0) {
-            return c->run(argc - 2, argv + 2);
+    for (const cli_command *const *c = commands; *c; c++) {
+        if (strcmp((*c)->name, name) == 0) {
+            return (*c)->run(argc - 2, argv + 2);
         }
-        names[n++] = c->name;
+        names[n++] = (*c)->name;
     }
     names[n++] = "version";
     names[n] = NULL;

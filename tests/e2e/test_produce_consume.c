@@ -209,6 +209,34 @@ static void test_e2e_200k_orders_match_ground_truth(void)
         CU_ASSERT_EQUAL(faults[DG_FAULT_LATE], 0);
     }
 
+    /* DuckDB, the independent reader, sees the same truth file: one line per message, each
+     * (partition, offset) once, and the report's fault counts. */
+    {
+        char sql[8192];
+        json_t *rows, *row;
+        int64_t bad = 0;
+        for (int k = DG_FAULT_NULL_ID; k <= DG_FAULT_INVALID_UTF8; k++) {
+            bad += rep.faults[k];
+        }
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) AS n, count(DISTINCT (\"partition\", \"offset\")) AS positions,"
+                 " count(DISTINCT seq) AS seqs, count(*) FILTER (class IN ('value','decode')) AS bad,"
+                 " count(*) FILTER (fault = 'duplicate') AS dups,"
+                 " count(*) FILTER (status = 'acked') AS acked"
+                 " FROM read_json('%s', format='newline_delimited')",
+                 truth_path);
+        rows = sm_test_duckdb(sql);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
+        row = json_array_get(rows, 0);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "n")), N_MSGS);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "positions")), N_MSGS);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "seqs")), N_MSGS);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "acked")), N_MSGS);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "bad")), bad);
+        CU_ASSERT_EQUAL(sm_test_int(json_object_get(row, "dups")), rep.faults[DG_FAULT_DUPLICATE]);
+        json_decref(rows);
+    }
+
     /* Byte for byte: what arrived for seq n is what the generator makes for seq n. */
     CU_ASSERT_EQUAL_FATAL(dg_create(&conf.gen, &g, NULL), SM_OK);
     for (int64_t s = 0; s < N_MSGS; s++) {

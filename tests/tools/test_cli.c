@@ -191,6 +191,18 @@ static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
         /* header + one line per message */
         snprintf(cmd, sizeof cmd, "test $(wc -l < '%s') -eq 2001", csv_path);
         CU_ASSERT_EQUAL(system(cmd), 0);
+        /* the CSV form reads in DuckDB with its header: 2000 distinct seqs, all acked */
+        snprintf(cmd, sizeof cmd,
+                 "SELECT count(DISTINCT seq) AS n, count(*) FILTER (status = 'acked') AS acked "
+                 "FROM read_csv('%s', header=true)",
+                 csv_path);
+        {
+            json_t *rows = sm_test_duckdb(cmd);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
+            CU_ASSERT_EQUAL(sm_test_int(json_object_get(json_array_get(rows, 0), "n")), 2000);
+            CU_ASSERT_EQUAL(sm_test_int(json_object_get(json_array_get(rows, 0), "acked")), 2000);
+            json_decref(rows);
+        }
     }
 
     kill(pid, SIGTERM);
@@ -200,6 +212,23 @@ static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
     }
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CU_ASSERT_NOT_EQUAL(access(addr_file, F_OK), 0);
+}
+
+/* docs/cli.md is generated from the flag tables; it must match the binary. */
+static void test_cli_reference_doc_is_current(void)
+{
+    static result r;
+    static char doc[1 << 16];
+    char path[4096];
+    const char *src = getenv("SMELTER_SOURCE_DIR");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    snprintf(path, sizeof path, "%s/docs/cli.md", src);
+    slurp(path, doc, sizeof doc);
+    run(&r, "help --markdown");
+    CU_ASSERT_EQUAL(r.status, 0);
+    if (strcmp(doc, r.out) != 0) {
+        CU_FAIL("docs/cli.md is stale: run `make docs` (smelter help --markdown > docs/cli.md)");
+    }
 }
 
 static void test_cli_broker_rejects_bad_topic_spec(void)
@@ -243,6 +272,7 @@ static CU_TestInfo tests[] = {
     {"broker serves produce and stops on SIGTERM",
      test_cli_broker_serves_produce_and_stops_on_sigterm},
     {"broker rejects a bad topic spec", test_cli_broker_rejects_bad_topic_spec},
+    {"reference doc is current", test_cli_reference_doc_is_current},
     CU_TEST_INFO_NULL,
 };
 
