@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define ARENA_DEFAULT_CHUNK (64 * 1024)
-#define ARENA_ALIGN alignof(max_align_t)
+#define ARENA_ALIGN         alignof(max_align_t)
 
 typedef struct arena_chunk {
     struct arena_chunk *next;

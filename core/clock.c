@@ -43,7 +43,7 @@ int64_t sm_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;                                  /* [0, 399] */
+    const int64_t yoe = y - era * 400;                                   /* [0, 399] */
     const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
     const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
     return era * 146097 + doe - 719468;
@@ -53,7 +53,7 @@ void sm_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
     days += 719468;
     const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const int64_t doe = days - era * 146097;                                  /* [0, 146096] */
+    const int64_t doe = days - era * 146097;                                   /* [0, 146096] */
     const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
     const int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
@@ -83,6 +83,39 @@ size_t sm_format_iso8601_ms(int64_t epoch_ms, char *buf, size_t n)
     int64_t y;
     unsigned mo, d;
     sm_civil_from_days(days, &y, &mo, &d);
+    if (y >= 0 && y <= 9999) {
+        /* Digits by hand: this runs once per record in the producer and in decoders. */
+        unsigned hh = (unsigned)(rem / 3600000), mi = (unsigned)(rem / 60000 % 60);
+        unsigned ss = (unsigned)(rem / 1000 % 60), ms = (unsigned)(rem % 1000);
+        unsigned yy = (unsigned)y;
+        char *p = buf;
+        *p++ = (char)('0' + yy / 1000);
+        *p++ = (char)('0' + yy / 100 % 10);
+        *p++ = (char)('0' + yy / 10 % 10);
+        *p++ = (char)('0' + yy % 10);
+        *p++ = '-';
+        *p++ = (char)('0' + mo / 10);
+        *p++ = (char)('0' + mo % 10);
+        *p++ = '-';
+        *p++ = (char)('0' + d / 10);
+        *p++ = (char)('0' + d % 10);
+        *p++ = 'T';
+        *p++ = (char)('0' + hh / 10);
+        *p++ = (char)('0' + hh % 10);
+        *p++ = ':';
+        *p++ = (char)('0' + mi / 10);
+        *p++ = (char)('0' + mi % 10);
+        *p++ = ':';
+        *p++ = (char)('0' + ss / 10);
+        *p++ = (char)('0' + ss % 10);
+        *p++ = '.';
+        *p++ = (char)('0' + ms / 100);
+        *p++ = (char)('0' + ms / 10 % 10);
+        *p++ = (char)('0' + ms % 10);
+        *p++ = 'Z';
+        *p = '\0';
+        return 24;
+    }
     int len = snprintf(buf, n, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d,
                        (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
                        (int)(rem % 1000));

@@ -1,9 +1,9 @@
 /*
  * Logging — see core/log.h.
  *
- * A line is built whole in memory and handed to the stream with one fwrite + fflush under a
- * mutex, so lines from different threads never interleave, also when the stream is a pipe
- * shared with child processes (one write(2) per line for lines up to the stdio buffer).
+ * A line is built whole in memory and written with one write(2) under a mutex, so lines from
+ * different threads never interleave, and lines up to PIPE_BUF stay whole also when the stream
+ * is a pipe shared with other processes.
  *
  * JSON lines must stay JSON whatever a message holds: bytes that are not UTF-8 (a Kafka key,
  * a broken payload quoted in a message) are replaced with U+FFFD before they reach jansson,
@@ -14,6 +14,7 @@
  */
 #include "core/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -327,8 +328,8 @@ static void build_human(line_buf *b, int64_t now_ms, sm_log_level level, const c
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
     localtime_r(&secs, &tm);
-    lb_printf(b, "%02d:%02d:%02d.%03d %s ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-              (int)(now_ms % 1000), level_tags[level]);
+    lb_printf(b, "%02d:%02d:%02d.%03d %s ", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now_ms % 1000),
+              level_tags[level]);
     if (component) {
         lb_printf(b, "%s: ", component);
     }
@@ -345,6 +346,31 @@ static void build_human(line_buf *b, int64_t now_ms, sm_log_level level, const c
     lb_puts(b, "\n");
 }
 
+/* One write(2) for the line, after anything the stream still buffers; stdio would cut a long
+ * line at its buffer size. Streams without a descriptor (memory streams) go through stdio.
+ * @locks log_mtx held */
+static void write_line(FILE *out, const char *data, size_t len)
+{
+    int fd = fileno(out);
+    if (fd < 0) {
+        fwrite(data, 1, len, out);
+        fflush(out);
+        return;
+    }
+    fflush(out);
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return; /* nowhere left to report a failing log */
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
 static void emit(sm_log_level level, const char *component, const char *msg, json_t *fields)
 {
     int64_t now_ms = sm_wall_ms();
@@ -355,10 +381,8 @@ static void emit(sm_log_level level, const char *component, const char *msg, jso
     } else {
         build_json(&b, now_ms, level, component, msg, fields);
     }
-    FILE *out = log_stream();
     pthread_mutex_lock(&log_mtx);
-    fwrite(b.data, 1, b.len, out);
-    fflush(out);
+    write_line(log_stream(), b.data, b.len);
     pthread_mutex_unlock(&log_mtx);
     lb_free(&b);
 }

@@ -204,13 +204,13 @@ static int check_bounds(const sm_opt *opt, double v, const char *value, sm_error
     char b[64];
     if (v < opt->min) {
         format_bound(opt, opt->min, b, sizeof b);
-        return sm_error_set(err, SM_ERR_USAGE, "--%s: %s is below the minimum %s", opt->name,
-                            value, b);
+        return sm_error_set(err, SM_ERR_USAGE, "--%s: %s is below the minimum %s", opt->name, value,
+                            b);
     }
     if (v > opt->max) {
         format_bound(opt, opt->max, b, sizeof b);
-        return sm_error_set(err, SM_ERR_USAGE, "--%s: %s is above the maximum %s", opt->name,
-                            value, b);
+        return sm_error_set(err, SM_ERR_USAGE, "--%s: %s is above the maximum %s", opt->name, value,
+                            b);
     }
     return SM_OK;
 }
@@ -303,8 +303,7 @@ static int choice_index(const char *choices, const char *value)
 
 static int enum_error(const sm_opt *opt, const char *value, sm_error *err)
 {
-    sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is not one of %s", opt->name, value,
-                 opt->choices);
+    sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is not one of %s", opt->name, value, opt->choices);
     /* "did you mean": split a copy of the choices into a name array */
     char *copy = strdup(opt->choices);
     size_t n = 1;
@@ -373,8 +372,7 @@ int sm_opt_set(const sm_opt *opt, void *conf, const char *value, sm_error *err)
             return sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is out of range", opt->name, value);
         }
         if (rc != 0) {
-            return sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is not a number", opt->name,
-                                value);
+            return sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is not a number", opt->name, value);
         }
         if (check_bounds(opt, v, value, err) != SM_OK) {
             return SM_ERR_USAGE;
@@ -402,8 +400,8 @@ int sm_opt_set(const sm_opt *opt, void *conf, const char *value, sm_error *err)
         int64_t v;
         if (sm_parse_duration_ms(value, &v) != 0) {
             return sm_error_set(err, SM_ERR_USAGE,
-                                "--%s: '%s' is not a duration (like 250ms, 5s, 10m, 1h)",
-                                opt->name, value);
+                                "--%s: '%s' is not a duration (like 250ms, 5s, 10m, 1h)", opt->name,
+                                value);
         }
         if (check_bounds(opt, (double)v, value, err) != SM_OK) {
             return SM_ERR_USAGE;
@@ -549,8 +547,7 @@ typedef struct parse_state {
     bool *seen; /* per option: given on the command line (a LIST then drops its default) */
 } parse_state;
 
-static int apply(parse_state *st, const sm_opt *opt, size_t index, const char *value,
-                 sm_error *err)
+static int apply(parse_state *st, const sm_opt *opt, size_t index, const char *value, sm_error *err)
 {
     if (opt->type == SM_OPT_LIST && !st->seen[index]) {
         ((sm_strlist *)field_of(opt, st->conf))->count = 0;
