@@ -206,7 +206,7 @@ static int cmd_produce(int argc, char **argv)
         json_report = cli.report == 2 || (cli.report == 0 && !isatty(STDOUT_FILENO));
         if (json_report) {
             json_t *j = prod_report_json(&rep);
-            json_dumpf(j, stdout, JSON_COMPACT);
+            json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
             fputc('\n', stdout);
             json_decref(j);
         } else {

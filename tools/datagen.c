@@ -93,14 +93,25 @@ static double rng_normal(rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-/* Zipf-like rank in [0, n) with exponent s (0 < s < 1), by inverting the continuous power law:
- * O(1), no table, so a customer space of millions costs nothing. */
-static uint64_t rng_zipf(rng *r, uint64_t n, double s)
+/* Zipf-like ranks in [0, n) with exponent s (0 < s < 1), by inverting the continuous power
+ * law: one pow() per draw, no table, so a customer space of millions costs nothing. */
+typedef struct zipf {
+    uint64_t n;
+    double span;  /* (n + 1)^(1 - s) - 1 */
+    double inv_a; /* 1 / (1 - s) */
+} zipf;
+
+static zipf zipf_make(uint64_t n, double s)
 {
-    double a = 1.0 - s;
-    double x = pow((pow((double)n + 1.0, a) - 1.0) * rng_unit(r) + 1.0, 1.0 / a);
+    zipf z = {n, pow((double)n + 1.0, 1.0 - s) - 1.0, 1.0 / (1.0 - s)};
+    return z;
+}
+
+static uint64_t rng_zipf(rng *r, const zipf *z)
+{
+    double x = pow(z->span * rng_unit(r) + 1.0, z->inv_a);
     uint64_t k = (uint64_t)x - 1;
-    return k < n ? k : n - 1;
+    return k < z->n ? k : z->n - 1;
 }
 
 /* A value that depends only on (seed, what, index): attributes of customers and products. */
@@ -284,6 +295,7 @@ struct dg_gen {
     dup_entry *ring; /* recent good records, for duplicates */
     int ring_count, ring_next;
     int64_t cur_customer; /* customer of the record being built */
+    zipf customer_pop, product_pop;
     char payload[PAYLOAD_MAX];
     char id[40];
     char key[24];
@@ -317,6 +329,8 @@ int dg_create(const dg_conf *conf, dg_gen **out, sm_error *err)
     g->conf = *conf;
     rng_seed(&g->r, (uint64_t)conf->seed ^ ((uint64_t)conf->dataset << 56));
     g->clock_ms = (double)conf->start_ms;
+    g->customer_pop = zipf_make((uint64_t)conf->customers, 0.8);
+    g->product_pop = zipf_make((uint64_t)conf->products, 0.9);
     *out = g;
     return SM_OK;
 }
@@ -451,14 +465,14 @@ static void gen_order(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
 {
     rng *r = &g->r;
     int64_t c;
-    int64_t p = (int64_t)rng_zipf(r, (uint64_t)g->conf.products, 0.9);
+    int64_t p = (int64_t)rng_zipf(r, &g->product_pop);
     int cat = prod_category(g, p);
     int64_t base = prod_base_cents(g, p);
     int64_t quantity, price;
     int qroll = (int)rng_below(r, 100);
     char pid[16];
 
-    c = (int64_t)rng_zipf(r, (uint64_t)g->conf.customers, 0.8);
+    c = (int64_t)rng_zipf(r, &g->customer_pop);
     /* scatter popularity so the busiest customer is not C0000001 */
     c = (int64_t)(((uint64_t)c * 2654435761ULL) % (uint64_t)g->conf.customers);
     format_customer_id(g->key, c);
@@ -524,7 +538,7 @@ static session *pick_session(dg_gen *g)
     rng *r = &g->r;
     session *s = &g->sessions[rng_below(r, SESSION_SLOTS)];
     if (!s->active || rng_below(r, 100) < 8) { /* a new visit */
-        int64_t c = (int64_t)rng_zipf(r, (uint64_t)g->conf.customers, 0.8);
+        int64_t c = (int64_t)rng_zipf(r, &g->customer_pop);
         c = (int64_t)(((uint64_t)c * 2654435761ULL) % (uint64_t)g->conf.customers);
         s->active = true;
         s->id = g->next_session++;
@@ -551,7 +565,7 @@ static void gen_activity(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
         type = 0; /* nothing to remove or buy yet: browse instead */
     }
     if (type == 0 || type == 2 || s->last_product < 0) {
-        s->last_product = (int64_t)rng_zipf(r, (uint64_t)g->conf.products, 0.9);
+        s->last_product = (int64_t)rng_zipf(r, &g->product_pop);
     }
     format_product_id(pid, s->last_product);
     format_customer_id(g->key, s->customer);

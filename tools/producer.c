@@ -365,7 +365,12 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
         if (conf->rate > 0) {
             pace(conf->rate, &tokens, &last_ns, rk);
         }
-        now = sm_mono_ns();
+        /* the clock is read every 64 messages: at full speed that is still every ~50 µs */
+        if ((rep->produced & 63) == 0 || conf->rate > 0) {
+            now = sm_mono_ns();
+        } else {
+            now = last_progress;
+        }
         if (conf->duration_ms > 0 && now - t0 >= conf->duration_ms * 1000000) {
             break;
         }
