@@ -6,13 +6,12 @@
  * then is the file moved into place; the directory is fsynced last so that the new name
  * survives a crash too.
  *
- * The header promises more: on any error `path` is untouched. Every step before the move
- * trivially keeps that. The directory fsync comes after the move, so when it fails the move is
- * undone: a NOREPLACE file (ours: nobody else could have put it there) is unlinked, and for
- * REPLACE the previous file is kept as a hard link (.<name>.<pid>.<n>.old.tmp) during the move
- * and renamed back. The caller then sees an error and the old state, as for any other step,
- * and retries the whole write. (Only when the previous file cannot be hard linked, e.g. a file
- * system without links, is the new file left in place; the message says so.)
+ * Every failure before the move leaves `path` untouched and removes the temporary file. The
+ * directory fsync comes after the move, and its failure is different: once rename or link has
+ * succeeded the file is visible, and a reader may already have acted on it (a Delta reader on
+ * commit N, another process on a checkpoint). Taking it back would make a version appear and
+ * then vanish, so the new file stays in place and commit reports an error that says so; the
+ * caller treats the write as not known to be durable.
  *
  * Names: .<name>.<pid>.<counter>.tmp. The dot hides it from listings that skip dot files (Delta
  * and Spark ignore files starting with "." or "_"), the pid and process-wide counter make it
@@ -36,11 +35,10 @@
 #include "core/log.h"
 
 struct sm_durable {
-    char *path;  /* the target, as given */
-    char *dir;   /* its directory, for the directory fsync */
-    char *tmp;   /* .<name>.<pid>.<n>.tmp beside path */
-    char *old;   /* .<name>.<pid>.<n>.old.tmp: previous file kept while REPLACE moves */
-    int fd;      /* -1 once closed */
+    char *path; /* the target, as given */
+    char *dir;  /* its directory, for the directory fsync */
+    char *tmp;  /* .<name>.<pid>.<n>.tmp beside path */
+    int fd;     /* -1 once closed */
     bool tmp_exists;
     sm_durable_mode mode;
     size_t size;
@@ -97,7 +95,6 @@ static void durable_free(sm_durable *f)
     free(f->path);
     free(f->dir);
     free(f->tmp);
-    free(f->old);
     free(f);
 }
 
@@ -143,9 +140,7 @@ int sm_durable_open(const char *path, sm_durable_mode mode, sm_durable **out, sm
     int prefix_len = slash ? dir_len + 1 : 0;
     f->tmp = str_printf("%.*s.%s.%ld.%llu.tmp", prefix_len, path, base, (long)getpid(),
                         (unsigned long long)n);
-    f->old = str_printf("%.*s.%s.%ld.%llu.old.tmp", prefix_len, path, base, (long)getpid(),
-                        (unsigned long long)n);
-    if (!f->path || !f->dir || !f->tmp || !f->old) {
+    if (!f->path || !f->dir || !f->tmp) {
         durable_free(f);
         return sm_error_set(err, SM_ERR_NOMEM, "write %s: out of memory", path);
     }
@@ -261,36 +256,10 @@ static int move_noreplace(sm_durable *f, const char **step)
     if (unlink(f->tmp) == 0) {
         f->tmp_exists = false;
     } else {
-        /* The file is in place and durable; a stray temporary is untidy, not wrong. */
+        /* The file is in place; a stray temporary is untidy, not wrong. */
         sm_log_warn("durable", "write %s: committed, but removing %s failed: %s", f->path, f->tmp,
                     strerror(errno));
     }
-    return 0;
-}
-
-/* Moves tmp over path, keeping the previous file as f->old for a rollback. Returns 0 or an
- * errno; *have_old says whether f->old now exists, *had_none that path did not exist. */
-static int move_replace(sm_durable *f, bool *have_old, bool *had_none)
-{
-    *have_old = false;
-    *had_none = false;
-    if (fault_fires(SM_FAULT_RENAME, f->path)) {
-        return errno;
-    }
-    if (link(f->path, f->old) == 0) {
-        *have_old = true;
-    } else if (errno == ENOENT) {
-        *had_none = true;
-    } /* else: no hard links here; go on without a way back (see the file comment) */
-    if (rename(f->tmp, f->path) != 0) {
-        int e = errno;
-        if (*have_old) {
-            unlink(f->old);
-            *have_old = false;
-        }
-        return e;
-    }
-    f->tmp_exists = false;
     return 0;
 }
 
@@ -323,7 +292,6 @@ int sm_durable_commit(sm_durable *f, sm_error *err)
         goto fail;
     }
 
-    bool have_old = false, had_none = false;
     const char *step = "rename";
     int e;
     if (f->mode == SM_DURABLE_NOREPLACE) {
@@ -336,8 +304,11 @@ int sm_durable_commit(sm_durable *f, sm_error *err)
             copy_error(err, &f->sticky);
             goto fail;
         }
+    } else if (fault_fires(SM_FAULT_RENAME, f->path) || rename(f->tmp, f->path) != 0) {
+        e = errno;
     } else {
-        e = move_replace(f, &have_old, &had_none);
+        e = 0;
+        f->tmp_exists = false;
     }
     if (e) {
         fail_sys(f, step, e, err);
@@ -346,32 +317,13 @@ int sm_durable_commit(sm_durable *f, sm_error *err)
 
     e = fsync_dir_errno(f->dir, f->path);
     if (e) {
-        /* Undo the move so that an error means "nothing happened" (see the file comment). */
-        int undo = 0;
-        const char *left = "";
-        if (f->mode == SM_DURABLE_NOREPLACE || had_none) {
-            undo = unlink(f->path) == 0 ? 0 : errno;
-        } else if (have_old) {
-            undo = rename(f->old, f->path) == 0 ? 0 : errno;
-            have_old = undo != 0; /* keep the old copy if it could not go back */
-        } else {
-            left = "; the new file stays in place (no hard link to restore the old one)";
-        }
-        fail_sys(f, "fsync dir", e, err);
+        /* The file is visible now and stays (see the file comment); only say so. */
+        fail_sys(f, "fsync dir", e, NULL);
         size_t len = strlen(f->sticky.msg);
-        if (undo) {
-            snprintf(f->sticky.msg + len, sizeof f->sticky.msg - len,
-                     "; undoing the move failed too: %s%s%s", strerror(undo),
-                     have_old ? "; previous file kept as " : "", have_old ? f->old : "");
-        } else if (*left) {
-            snprintf(f->sticky.msg + len, sizeof f->sticky.msg - len, "%s", left);
-        }
+        snprintf(f->sticky.msg + len, sizeof f->sticky.msg - len,
+                 " (the file is in place but may not survive a crash)");
         copy_error(err, &f->sticky);
         goto fail;
-    }
-    if (have_old && unlink(f->old) != 0) {
-        sm_log_warn("durable", "write %s: committed, but removing %s failed: %s", f->path, f->old,
-                    strerror(errno));
     }
     durable_free(f);
     return SM_OK;
@@ -451,8 +403,7 @@ int sm_mkdir_p(const char *path, sm_error *err)
     return SM_OK;
 }
 
-int sm_read_file(const char *path, size_t max_len, char **data_out, size_t *len_out,
-                 sm_error *err)
+int sm_read_file(const char *path, size_t max_len, char **data_out, size_t *len_out, sm_error *err)
 {
     *data_out = NULL;
     if (len_out) {

@@ -28,8 +28,11 @@ int sm_durable_open(const char *path, sm_durable_mode mode, sm_durable **out, sm
 int sm_durable_write(sm_durable *f, const void *data, size_t len, sm_error *err);
 /* Bytes written so far. */
 size_t sm_durable_size(const sm_durable *f);
-/* fsync, move into place, fsync the directory, free `f`. On error the temporary file is
- * removed, `path` is untouched (or, for NOREPLACE, still the other writer's), `f` is freed. */
+/* fsync, move into place, fsync the directory, free `f` (also on error). An error before or in
+ * the move removes the temporary file and leaves `path` untouched (for NOREPLACE, still the
+ * other writer's). If only the directory fsync after the move fails, the new file stays in
+ * place, since a reader may already have seen it, and SM_ERR_IO says "may not survive a crash":
+ * treat the write as not known to be durable. */
 int sm_durable_commit(sm_durable *f, sm_error *err);
 /* Removes the temporary file and frees `f`. Accepts NULL. */
 void sm_durable_abort(sm_durable *f);
@@ -46,7 +49,6 @@ int sm_mkdir_p(const char *path, sm_error *err);
 
 /* Reads a whole file into a malloc'ed, NUL-terminated buffer (caller frees). Files larger than
  * max_len are refused with SM_ERR_NOMEM. */
-int sm_read_file(const char *path, size_t max_len, char **data_out, size_t *len_out,
-                 sm_error *err);
+int sm_read_file(const char *path, size_t max_len, char **data_out, size_t *len_out, sm_error *err);
 
 #endif
