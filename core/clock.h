@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t sm_wall_ms(void);  /* milliseconds since the Unix epoch */
-int64_t sm_mono_ns(void);  /* monotonic nanoseconds, arbitrary origin */
+int64_t sm_wall_ms(void); /* milliseconds since the Unix epoch */
+int64_t sm_mono_ns(void); /* monotonic nanoseconds, arbitrary origin */
 void sm_sleep_ms(int64_t ms);
 
 /* Formats epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL; n >= 25).

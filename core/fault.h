@@ -10,11 +10,11 @@
 #define SM_CORE_FAULT_H
 
 typedef enum sm_fault_point {
-    SM_FAULT_OPEN = 0,   /* create the temporary file */
-    SM_FAULT_WRITE,      /* write bytes */
-    SM_FAULT_FSYNC,      /* fsync the file */
-    SM_FAULT_RENAME,     /* rename / link into place */
-    SM_FAULT_FSYNC_DIR,  /* fsync the directory */
+    SM_FAULT_OPEN = 0,  /* create the temporary file */
+    SM_FAULT_WRITE,     /* write bytes */
+    SM_FAULT_FSYNC,     /* fsync the file */
+    SM_FAULT_RENAME,    /* rename / link into place */
+    SM_FAULT_FSYNC_DIR, /* fsync the directory */
     SM_FAULT_POINT_COUNT
 } sm_fault_point;
 

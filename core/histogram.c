@@ -3,10 +3,10 @@
 
 #include <stdlib.h>
 
-#define SUB_BITS 5
-#define SUB_COUNT (1u << SUB_BITS)    /* buckets per power of two */
-#define EXACT (2u * SUB_COUNT)        /* values below this have a bucket each */
-#define BUCKETS (EXACT + (64 - SUB_BITS - 1) * SUB_COUNT)
+#define SUB_BITS  5
+#define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two */
+#define EXACT     (2u * SUB_COUNT) /* values below this have a bucket each */
+#define BUCKETS   (EXACT + (64 - SUB_BITS - 1) * SUB_COUNT)
 
 struct sm_hist {
     uint64_t count;
@@ -21,7 +21,8 @@ static unsigned bucket_of(uint64_t v)
         return (unsigned)v;
     }
     e = 63u - (unsigned)__builtin_clzll(v); /* v in [2^e, 2^(e+1)), e >= SUB_BITS + 1 */
-    return EXACT + (e - SUB_BITS - 1) * SUB_COUNT + (unsigned)((v >> (e - SUB_BITS)) & (SUB_COUNT - 1));
+    return EXACT + (e - SUB_BITS - 1) * SUB_COUNT +
+           (unsigned)((v >> (e - SUB_BITS)) & (SUB_COUNT - 1));
 }
 
 /* The smallest value of bucket i and its width. */

@@ -12,7 +12,7 @@
 
 typedef struct sm_hist sm_hist;
 
-sm_hist *sm_hist_create(void); /* NULL on out of memory */
+sm_hist *sm_hist_create(void);    /* NULL on out of memory */
 void sm_hist_destroy(sm_hist *h); /* accepts NULL */
 
 void sm_hist_add(sm_hist *h, uint64_t value);

@@ -50,8 +50,8 @@ void sm_log(sm_log_level level, const char *component, const char *fmt, ...)
 void sm_log_fields(sm_log_level level, const char *component, json_t *fields, const char *msg);
 
 #define sm_log_error(comp, ...) sm_log(SM_LOG_ERROR, comp, __VA_ARGS__)
-#define sm_log_warn(comp, ...) sm_log(SM_LOG_WARN, comp, __VA_ARGS__)
-#define sm_log_info(comp, ...) sm_log(SM_LOG_INFO, comp, __VA_ARGS__)
+#define sm_log_warn(comp, ...)  sm_log(SM_LOG_WARN, comp, __VA_ARGS__)
+#define sm_log_info(comp, ...)  sm_log(SM_LOG_INFO, comp, __VA_ARGS__)
 #define sm_log_debug(comp, ...) sm_log(SM_LOG_DEBUG, comp, __VA_ARGS__)
 
 #endif

@@ -44,8 +44,8 @@ typedef enum sm_opt_type {
 } sm_opt_type;
 
 typedef struct sm_opt {
-    const char *name;    /* long name, without "--"; NULL ends the table */
-    char short_name;     /* 0 when none */
+    const char *name; /* long name, without "--"; NULL ends the table */
+    char short_name;  /* 0 when none */
     sm_opt_type type;
     size_t offset;       /* offsetof(conf struct, field) */
     const char *def;     /* default as the user would write it; NULL = none (zero/NULL) */
@@ -55,7 +55,10 @@ typedef struct sm_opt {
     const char *help;
 } sm_opt;
 
-#define SM_OPT_END {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL}
+#define SM_OPT_END                                                                                 \
+    {                                                                                              \
+        NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL                                                \
+    }
 #define SM_NO_BOUNDS 1, 0
 
 /* A growing list of borrowed strings (SM_OPT_LIST). */

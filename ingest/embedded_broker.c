@@ -118,15 +118,16 @@ int sm_broker_create_topic(sm_broker *b, const char *topic, int partitions, sm_e
         partitions = b->conf.default_partitions;
     }
     if (partitions > 10000) {
-        return sm_error_set(err, SM_ERR_USAGE, "topic %s: %d partitions is more than 10000",
-                            topic, partitions);
+        return sm_error_set(err, SM_ERR_USAGE, "topic %s: %d partitions is more than 10000", topic,
+                            partitions);
     }
     kerr = rd_kafka_mock_topic_create(b->mcluster, topic, partitions, b->conf.replication_factor);
     if (kerr == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         return sm_error_set(err, SM_ERR_CONFLICT, "topic %s already exists", topic);
     }
     if (kerr) {
-        return sm_error_set(err, SM_ERR_KAFKA, "create topic %s: %s", topic, rd_kafka_err2str(kerr));
+        return sm_error_set(err, SM_ERR_KAFKA, "create topic %s: %s", topic,
+                            rd_kafka_err2str(kerr));
     }
     return SM_OK;
 }

@@ -35,8 +35,7 @@ void sm_test_rmtree(const char *path)
 int sm_test_run(const char *suite, CU_InitializeFunc setup, CU_CleanupFunc teardown,
                 CU_TestInfo *cases)
 {
-    CU_SuiteInfo suites[] = {{suite, setup, teardown, NULL, NULL, cases},
-                             CU_SUITE_INFO_NULL};
+    CU_SuiteInfo suites[] = {{suite, setup, teardown, NULL, NULL, cases}, CU_SUITE_INFO_NULL};
     unsigned failed;
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 2;

@@ -35,17 +35,17 @@ long long sm_test_int(const json_t *v);
 int sm_test_run(const char *suite, CU_InitializeFunc setup, CU_CleanupFunc teardown,
                 CU_TestInfo *cases);
 
-#define SM_TEST_MAIN(suite_name, cases)                                                        \
-    int main(void)                                                                             \
-    {                                                                                          \
-        return sm_test_run(suite_name, NULL, NULL, cases);                                     \
+#define SM_TEST_MAIN(suite_name, cases)                                                            \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        return sm_test_run(suite_name, NULL, NULL, cases);                                         \
     }
 
 /* Same, with a set-up run before the first case and a tear-down after the last. */
-#define SM_TEST_MAIN_FIXTURE(suite_name, setup, teardown, cases)                               \
-    int main(void)                                                                             \
-    {                                                                                          \
-        return sm_test_run(suite_name, setup, teardown, cases);                                \
+#define SM_TEST_MAIN_FIXTURE(suite_name, setup, teardown, cases)                                   \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        return sm_test_run(suite_name, setup, teardown, cases);                                    \
     }
 
 #endif

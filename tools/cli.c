@@ -20,8 +20,8 @@ const sm_opt cli_common_opts[] = {
     SM_OPT_END,
 };
 
-int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, char **argv,
-              sm_strlist *positional)
+int cli_parse(const char *cmd, const char *usage, const sm_opt *cmd_opts, void *conf, int argc,
+              char **argv, sm_strlist *positional)
 {
     const sm_opt *tables[] = {cli_common_opts, cmd_opts, NULL};
     cli_common *common = conf;
@@ -31,8 +31,7 @@ int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, c
     sm_log_format format;
 
     if (sm_opts_parse(tables, conf, argc, argv, positional, &err) != SM_OK) {
-        fprintf(stderr, "%s\nTry '--help' for the flags.\n", err.msg);
-        return SM_EXIT_USAGE;
+        return cli_fail(cmd, &err);
     }
     if (common->help) {
         fputs(usage, stdout);
@@ -45,12 +44,14 @@ int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, c
     format = (sm_log_format)common->log_format;
     if (level == SM_LOG_INFO && (env = getenv("SMELTER_LOG_LEVEL")) && *env &&
         sm_log_level_parse(env, &level) != 0) {
-        fprintf(stderr, "SMELTER_LOG_LEVEL=%s: expected error, warn, info or debug\n", env);
+        fprintf(stderr, "smelter %s: SMELTER_LOG_LEVEL=%s: expected error, warn, info or debug\n",
+                cmd, env);
         return SM_EXIT_USAGE;
     }
     if (format == SM_LOG_AUTO && (env = getenv("SMELTER_LOG_FORMAT")) && *env &&
         sm_log_format_parse(env, &format) != 0) {
-        fprintf(stderr, "SMELTER_LOG_FORMAT=%s: expected auto, human or json\n", env);
+        fprintf(stderr, "smelter %s: SMELTER_LOG_FORMAT=%s: expected auto, human or json\n", cmd,
+                env);
         return SM_EXIT_USAGE;
     }
     sm_log_setup(level, format, stderr);
@@ -59,7 +60,11 @@ int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, c
 
 int cli_fail(const char *cmd, const sm_error *err)
 {
-    sm_log_error(cmd, "%s", err->msg);
+    if (err->code == SM_ERR_USAGE) {
+        fprintf(stderr, "smelter %s: %s\nTry 'smelter %s --help'.\n", cmd, err->msg, cmd);
+    } else {
+        sm_log_error(cmd, "%s", err->msg);
+    }
     return sm_exit_code(err->code);
 }
 

@@ -30,10 +30,9 @@ static const sm_opt broker_opts[] = {
     {"partitions", 'p', SM_OPT_INT, offsetof(broker_cli, partitions), "8", 1, 10000, NULL, "P",
      "partitions of topics listed without a count"},
     {"topics", 't', SM_OPT_STRING, offsetof(broker_cli, topics), "orders,activity,profiles",
-     SM_NO_BOUNDS, NULL, "LIST",
-     "topics to create: name[:partitions],... (empty string: none)"},
-    {"bootstrap-file", 'f', SM_OPT_STRING, offsetof(broker_cli, bootstrap_file), NULL,
-     SM_NO_BOUNDS, NULL, "FILE", "also write the bootstrap address to FILE (removed on exit)"},
+     SM_NO_BOUNDS, NULL, "LIST", "topics to create: name[:partitions],... (empty string: none)"},
+    {"bootstrap-file", 'f', SM_OPT_STRING, offsetof(broker_cli, bootstrap_file), NULL, SM_NO_BOUNDS,
+     NULL, "FILE", "also write the bootstrap address to FILE (removed on exit)"},
     SM_OPT_END,
 };
 
@@ -55,7 +54,7 @@ static int cmd_broker(int argc, char **argv)
     sm_broker_conf conf = {0};
     sm_broker *b = NULL;
     sm_error err;
-    int rc = cli_parse(broker_usage, broker_opts, &cli, argc, argv, NULL);
+    int rc = cli_parse("broker", broker_usage, broker_opts, &cli, argc, argv, NULL);
 
     if (rc >= 0) {
         return rc;
@@ -73,8 +72,8 @@ static int cmd_broker(int argc, char **argv)
         const char *addr = sm_broker_bootstraps(b);
         char line[1024];
         int n = snprintf(line, sizeof line, "%s\n", addr);
-        if (sm_durable_write_file(cli.bootstrap_file, line, (size_t)n, SM_DURABLE_REPLACE,
-                                  &err) != SM_OK) {
+        if (sm_durable_write_file(cli.bootstrap_file, line, (size_t)n, SM_DURABLE_REPLACE, &err) !=
+            SM_OK) {
             sm_broker_stop(b);
             return cli_fail("broker", &err);
         }
@@ -97,9 +96,7 @@ static int cmd_broker(int argc, char **argv)
 }
 
 const cli_command cli_broker_command = {
-    "broker",
-    "run the embedded Kafka-protocol broker (development, demos, tests)",
-    broker_usage,
-    broker_opts,
+    "broker",     "run the embedded Kafka-protocol broker (development, demos, tests)",
+    broker_usage, broker_opts,
     cmd_broker,
 };

@@ -31,10 +31,10 @@ typedef struct produce_cli {
 #define G(field) offsetof(produce_cli, p.gen.field)
 
 static const sm_opt produce_opts[] = {
-    {"bootstrap", 'b', SM_OPT_STRING, P(bootstrap), "localhost:9092", SM_NO_BOUNDS, NULL,
-     "HOSTS", "Kafka bootstrap servers (host:port,...)"},
-    {"bootstrap-file", 0, SM_OPT_STRING, offsetof(produce_cli, bootstrap_file), NULL,
-     SM_NO_BOUNDS, NULL, "FILE", "read the bootstrap servers from FILE (smelter broker -f)"},
+    {"bootstrap", 'b', SM_OPT_STRING, P(bootstrap), "localhost:9092", SM_NO_BOUNDS, NULL, "HOSTS",
+     "Kafka bootstrap servers (host:port,...)"},
+    {"bootstrap-file", 0, SM_OPT_STRING, offsetof(produce_cli, bootstrap_file), NULL, SM_NO_BOUNDS,
+     NULL, "FILE", "read the bootstrap servers from FILE (smelter broker -f)"},
     {"topic", 't', SM_OPT_STRING, P(topic), NULL, SM_NO_BOUNDS, NULL, "TOPIC",
      "topic to produce to (default: the dataset's name)"},
     {"dataset", 'd', SM_OPT_ENUM, G(dataset), "orders", SM_NO_BOUNDS, DG_DATASET_CHOICES, "NAME",
@@ -78,8 +78,8 @@ static const sm_opt produce_opts[] = {
      "how long the producer waits to fill a batch"},
     {"connect-timeout", 0, SM_OPT_DURATION, P(connect_timeout_ms), "10s", 100, 3600000, NULL,
      "TIME", "give up when the cluster cannot be reached within this time"},
-    {"flush-timeout", 0, SM_OPT_DURATION, P(flush_timeout_ms), "60s", 100, 3600000, NULL,
-     "TIME", "at the end, wait this long for outstanding deliveries"},
+    {"flush-timeout", 0, SM_OPT_DURATION, P(flush_timeout_ms), "60s", 100, 3600000, NULL, "TIME",
+     "at the end, wait this long for outstanding deliveries"},
     {"property", 'X', SM_OPT_LIST, P(kafka_props), NULL, SM_NO_BOUNDS, NULL, "KEY=VALUE",
      "librdkafka producer property, passed as is (repeatable)"},
     {"report", 0, SM_OPT_ENUM, offsetof(produce_cli, report), "auto", SM_NO_BOUNDS,
@@ -161,8 +161,7 @@ static int read_bootstrap_file(const char *path, char *buf, size_t n, sm_error *
     len = strcspn(data, "\r\n");
     if (len == 0 || len >= n) {
         free(data);
-        return sm_error_set(err, SM_ERR_USAGE, "--bootstrap-file %s: no address in the file",
-                            path);
+        return sm_error_set(err, SM_ERR_USAGE, "--bootstrap-file %s: no address in the file", path);
     }
     memcpy(buf, data, len);
     buf[len] = '\0';
@@ -176,7 +175,7 @@ static int cmd_produce(int argc, char **argv)
     prod_report rep;
     sm_error err;
     char bootstrap[1024];
-    int rc = cli_parse(produce_usage, produce_opts, &cli, argc, argv, NULL);
+    int rc = cli_parse("produce", produce_usage, produce_opts, &cli, argc, argv, NULL);
     bool json_report;
 
     if (rc >= 0) {
@@ -188,8 +187,7 @@ static int cmd_produce(int argc, char **argv)
         (cli.bootstrap_file &&
          read_bootstrap_file(cli.bootstrap_file, bootstrap, sizeof bootstrap, &err) != SM_OK)) {
         sm_strlist_free(&cli.p.kafka_props);
-        fprintf(stderr, "smelter produce: %s\n", err.msg);
-        return sm_exit_code(err.code);
+        return cli_fail("produce", &err);
     }
     if (cli.bootstrap_file) {
         cli.p.bootstrap = bootstrap;
@@ -199,8 +197,7 @@ static int cmd_produce(int argc, char **argv)
     rc = prod_run(&cli.p, &cli_stop, &rep, &err);
     sm_strlist_free(&cli.p.kafka_props);
     if (rc == SM_ERR_USAGE) {
-        fprintf(stderr, "smelter produce: %s\n", err.msg);
-        return SM_EXIT_USAGE;
+        return cli_fail("produce", &err);
     }
     if (rep.produced > 0 || rc == SM_OK) {
         json_report = cli.report == 2 || (cli.report == 0 && !isatty(STDOUT_FILENO));
@@ -221,9 +218,7 @@ static int cmd_produce(int argc, char **argv)
 }
 
 const cli_command cli_produce_command = {
-    "produce",
-    "produce e-commerce events with injected faults (load tests)",
-    produce_usage,
-    produce_opts,
+    "produce",     "produce e-commerce events with injected faults (load tests)",
+    produce_usage, produce_opts,
     cmd_produce,
 };

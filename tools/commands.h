@@ -28,10 +28,11 @@ extern volatile sig_atomic_t cli_stop;
 
 /* Parses flags with the common table first, configures logging, and handles --help (prints
  * usage + flags to stdout). Returns -1 to go on, or an exit code to return at once. */
-int cli_parse(const char *usage, const sm_opt *cmd_opts, void *conf, int argc, char **argv,
-              sm_strlist *positional);
+int cli_parse(const char *cmd, const char *usage, const sm_opt *cmd_opts, void *conf, int argc,
+              char **argv, sm_strlist *positional);
 
-/* Prints "smelter <cmd>: <message>" for an error and returns its exit code. */
+/* Reports an error and returns its exit code: a usage error as one plain line
+ * "smelter <cmd>: <message>" on stderr, anything else through the logger. */
 int cli_fail(const char *cmd, const sm_error *err);
 
 /* A subcommand: what --help, `smelter help` and docs/cli.md show, and its entry point. */

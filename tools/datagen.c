@@ -18,8 +18,8 @@
 
 #include "core/clock.h"
 
-#define PAYLOAD_MAX 2048
-#define DUP_RING 256
+#define PAYLOAD_MAX   2048
+#define DUP_RING      256
 #define SESSION_SLOTS 256
 
 /* ---- randomness ------------------------------------------------------------------------- */
@@ -142,8 +142,9 @@ static int pick_weighted(const int *weights, int n, double u)
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const categories[] = {"electronics", "books",  "clothing", "home",   "beauty",
-                                         "sports",      "toys",   "grocery",  "garden", "automotive"};
+static const char *const categories[] = {"electronics", "books",     "clothing", "home",
+                                         "beauty",      "sports",    "toys",     "grocery",
+                                         "garden",      "automotive"};
 static const int category_weights[] = {18, 12, 16, 12, 8, 8, 7, 9, 5, 5};
 /* median base price in cents per category */
 static const int category_median_cents[] = {12000, 1500, 3500, 4500, 2000,
@@ -153,14 +154,21 @@ static const char *const countries[] = {"US", "GB", "DE", "FR", "IN", "BR", "JP"
                                         "AU", "ES", "IT", "NL", "MX", "SE", "PL"};
 static const int country_weights[] = {30, 10, 9, 7, 8, 6, 6, 5, 4, 4, 3, 3, 2, 2, 1};
 static const char *const cities[][3] = {
-    {"New York", "Austin", "Seattle"},   {"London", "Manchester", "Leeds"},
-    {"Berlin", "München", "Köln"},       {"Paris", "Lyon", "Marseille"},
-    {"Mumbai", "Bengaluru", "Delhi"},    {"São Paulo", "Rio de Janeiro", "Curitiba"},
-    {"Tokyo", "Osaka", "Sapporo"},       {"Toronto", "Montréal", "Vancouver"},
-    {"Sydney", "Melbourne", "Perth"},    {"Madrid", "Barcelona", "Sevilla"},
-    {"Roma", "Milano", "Torino"},        {"Amsterdam", "Utrecht", "Rotterdam"},
+    {"New York", "Austin", "Seattle"},
+    {"London", "Manchester", "Leeds"},
+    {"Berlin", "München", "Köln"},
+    {"Paris", "Lyon", "Marseille"},
+    {"Mumbai", "Bengaluru", "Delhi"},
+    {"São Paulo", "Rio de Janeiro", "Curitiba"},
+    {"Tokyo", "Osaka", "Sapporo"},
+    {"Toronto", "Montréal", "Vancouver"},
+    {"Sydney", "Melbourne", "Perth"},
+    {"Madrid", "Barcelona", "Sevilla"},
+    {"Roma", "Milano", "Torino"},
+    {"Amsterdam", "Utrecht", "Rotterdam"},
     {"Ciudad de México", "Guadalajara", "Monterrey"},
-    {"Stockholm", "Göteborg", "Malmö"},  {"Warszawa", "Kraków", "Łódź"},
+    {"Stockholm", "Göteborg", "Malmö"},
+    {"Warszawa", "Kraków", "Łódź"},
 };
 
 static const char *const statuses[] = {"placed", "paid", "shipped", "cancelled", "returned"};
@@ -172,10 +180,10 @@ static const char *const tiers[] = {"bronze", "silver", "gold", "platinum"};
 static const int tier_weights[] = {60, 25, 12, 3};
 static const char *const genders[] = {"female", "male", "nonbinary", "undisclosed"};
 static const int gender_weights[] = {48, 47, 2, 3};
-static const char *const first_names[] = {"Olivia", "Liam",  "Emma",   "Noah",   "José",   "Zoë",
-                                          "Łukasz", "Søren", "Renée",  "Aarav",  "Yuki",   "Chloé",
-                                          "Mateo",  "Ava",   "Björn",  "Priya",  "Lucía",  "Ethan",
-                                          "Mia",    "Kenji", "Amélie", "Omar",   "Sofía",  "Lars"};
+static const char *const first_names[] = {"Olivia", "Liam",  "Emma",   "Noah",  "José",  "Zoë",
+                                          "Łukasz", "Søren", "Renée",  "Aarav", "Yuki",  "Chloé",
+                                          "Mateo",  "Ava",   "Björn",  "Priya", "Lucía", "Ethan",
+                                          "Mia",    "Kenji", "Amélie", "Omar",  "Sofía", "Lars"};
 static const char *const last_names[] = {"Smith",  "García", "Müller", "Martin",  "Kowalski",
                                          "Rossi",  "Tanaka", "Silva",  "Johnson", "Nguyen",
                                          "Dubois", "Sato",   "Brown",  "López",   "Andersson",
@@ -421,19 +429,16 @@ static void format_unique_id(char *dst, char prefix, const dg_gen *g, int64_t co
 /* The value faults that apply to a dataset, and the ones every dataset shares. */
 static dg_fault pick_bad_fault(dg_gen *g)
 {
-    static const dg_fault orders[] = {DG_FAULT_NULL_ID,      DG_FAULT_EMPTY_ID,
-                                      DG_FAULT_NEG_QUANTITY, DG_FAULT_ZERO_QUANTITY,
-                                      DG_FAULT_NEG_PRICE,    DG_FAULT_ZERO_PRICE,
-                                      DG_FAULT_WRONG_TYPE,   DG_FAULT_TRUNCATED,
-                                      DG_FAULT_MALFORMED,    DG_FAULT_INVALID_UTF8};
-    static const dg_fault activity[] = {DG_FAULT_NULL_ID,      DG_FAULT_EMPTY_ID,
-                                        DG_FAULT_NEG_DURATION, DG_FAULT_WRONG_TYPE,
-                                        DG_FAULT_TRUNCATED,    DG_FAULT_MALFORMED,
-                                        DG_FAULT_INVALID_UTF8};
-    static const dg_fault profiles[] = {DG_FAULT_NULL_ID,   DG_FAULT_EMPTY_ID,
-                                        DG_FAULT_NEG_AGE,   DG_FAULT_WRONG_TYPE,
-                                        DG_FAULT_TRUNCATED, DG_FAULT_MALFORMED,
-                                        DG_FAULT_INVALID_UTF8};
+    static const dg_fault orders[] = {
+        DG_FAULT_NULL_ID,   DG_FAULT_EMPTY_ID,    DG_FAULT_NEG_QUANTITY, DG_FAULT_ZERO_QUANTITY,
+        DG_FAULT_NEG_PRICE, DG_FAULT_ZERO_PRICE,  DG_FAULT_WRONG_TYPE,   DG_FAULT_TRUNCATED,
+        DG_FAULT_MALFORMED, DG_FAULT_INVALID_UTF8};
+    static const dg_fault activity[] = {
+        DG_FAULT_NULL_ID,   DG_FAULT_EMPTY_ID,  DG_FAULT_NEG_DURATION, DG_FAULT_WRONG_TYPE,
+        DG_FAULT_TRUNCATED, DG_FAULT_MALFORMED, DG_FAULT_INVALID_UTF8};
+    static const dg_fault profiles[] = {
+        DG_FAULT_NULL_ID,   DG_FAULT_EMPTY_ID,  DG_FAULT_NEG_AGE,     DG_FAULT_WRONG_TYPE,
+        DG_FAULT_TRUNCATED, DG_FAULT_MALFORMED, DG_FAULT_INVALID_UTF8};
     switch (g->conf.dataset) {
     case DG_ORDERS:
         return orders[rng_below(&g->r, NELEM(orders))];
@@ -479,8 +484,12 @@ static void gen_order(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
     format_unique_id(g->id, 'o', g, g->seq);
     format_product_id(pid, p);
 
-    quantity = qroll < 62 ? 1 : qroll < 82 ? 2 : qroll < 91 ? 3 : qroll < 95 ? 4 : qroll < 97 ? 5
-                                                                                : 6 + (int64_t)rng_below(r, 5);
+    quantity = qroll < 62   ? 1
+               : qroll < 82 ? 2
+               : qroll < 91 ? 3
+               : qroll < 95 ? 4
+               : qroll < 97 ? 5
+                            : 6 + (int64_t)rng_below(r, 5);
     price = base;
     if (rng_below(r, 100) < 20) { /* a discount of 5..30 % */
         price = price * (95 - (int64_t)rng_below(r, 26)) / 100;
@@ -516,10 +525,11 @@ static void gen_order(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
         put_cents(b, price);
     }
     put_ts(b, "order_ts", event_ms);
-    put_str(b, "status", statuses[pick_weighted(status_weights, NELEM(status_weights),
-                                                rng_unit(r))]);
-    put_str(b, "device", devices[rng_below(r, 100) < 70 ? cust_device(g, c)
-                                                        : (int)rng_below(r, NELEM(devices))]);
+    put_str(b, "status",
+            statuses[pick_weighted(status_weights, NELEM(status_weights), rng_unit(r))]);
+    put_str(
+        b, "device",
+        devices[rng_below(r, 100) < 70 ? cust_device(g, c) : (int)rng_below(r, NELEM(devices))]);
     put_str(b, "country", countries[cust_country(g, c)]);
     put_key(b, "coupon", false);
     if (rng_below(r, 100) < 20) {
@@ -669,8 +679,9 @@ static void gen_profile(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
     } else {
         put_int(b, age);
     }
-    put_str(b, "gender", genders[pick_weighted(gender_weights, NELEM(gender_weights),
-                                               attr_unit(cust_attr(g, 7, c)))]);
+    put_str(b, "gender",
+            genders[pick_weighted(gender_weights, NELEM(gender_weights),
+                                  attr_unit(cust_attr(g, 7, c)))]);
     put_str(b, "country", countries[country]);
     put_str(b, "city", cities[country][cust_attr(g, 8, c) % 3]);
     sm_civil_from_days(signup_days, &y, &m, &d);
@@ -686,8 +697,8 @@ static void gen_profile(dg_gen *g, dg_fault f, int64_t event_ms, buf *b)
     date[9] = (char)('0' + d % 10);
     date[10] = '\0';
     put_str(b, "signup_date", date);
-    put_str(b, "loyalty_tier", tiers[pick_weighted(tier_weights, NELEM(tier_weights),
-                                                   attr_unit(cust_attr(g, 9, c)))]);
+    put_str(b, "loyalty_tier",
+            tiers[pick_weighted(tier_weights, NELEM(tier_weights), attr_unit(cust_attr(g, 9, c)))]);
     put_key(b, "marketing_opt_in", false);
     puts_(b, rng_below(r, 100) < 45 ? "true" : "false");
     put_ts(b, "updated_ts", event_ms);
@@ -724,8 +735,8 @@ static void corrupt(dg_gen *g, dg_fault f, buf *b)
             put(b, "}", 1);
         }
     } else if (f == DG_FAULT_INVALID_UTF8) {
-        static const char *const bad[] = {"\xff", "\xc3\x28", "\x80", "\xc0\xaf", "\xed\xa0\x80",
-                                          "\xf8\x88\x80\x80\x80"};
+        static const char *const bad[] = {"\xff",     "\xc3\x28",     "\x80",
+                                          "\xc0\xaf", "\xed\xa0\x80", "\xf8\x88\x80\x80\x80"};
         const char *seq = bad[rng_below(r, NELEM(bad))];
         size_t n = strlen(seq);
         /* inside the value of the last string member: just before its closing quote */
@@ -754,9 +765,9 @@ void dg_next(dg_gen *g, dg_record *out)
     out->dup_of = -1;
 
     if (u < c->dup_ratio && g->ring_count > 0) {
-        const dup_entry *e = &g->ring[(g->ring_next - 1 - (int)rng_below(r, (uint64_t)g->ring_count) +
-                                       DUP_RING) %
-                                      DUP_RING];
+        const dup_entry *e =
+            &g->ring[(g->ring_next - 1 - (int)rng_below(r, (uint64_t)g->ring_count) + DUP_RING) %
+                     DUP_RING];
         memcpy(g->payload, e->payload, e->len);
         memcpy(g->id, e->id, sizeof g->id);
         format_customer_id(g->key, e->customer);
@@ -825,10 +836,10 @@ void dg_next(dg_gen *g, dg_record *out)
 const char *dg_fault_name(dg_fault f)
 {
     static const char *const names[DG_FAULT_COUNT] = {
-        "none",          "null_id",       "empty_id",          "negative_quantity",
-        "zero_quantity", "negative_price", "zero_price",       "negative_duration",
-        "negative_age",  "wrong_type",    "truncated",         "malformed",
-        "invalid_utf8",  "late",          "duplicate"};
+        "none",          "null_id",        "empty_id",   "negative_quantity",
+        "zero_quantity", "negative_price", "zero_price", "negative_duration",
+        "negative_age",  "wrong_type",     "truncated",  "malformed",
+        "invalid_utf8",  "late",           "duplicate"};
     return (unsigned)f < DG_FAULT_COUNT ? names[f] : "unknown";
 }
 

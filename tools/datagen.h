@@ -61,27 +61,27 @@ typedef enum dg_fault {
 } dg_fault;
 
 typedef struct dg_conf {
-    int dataset;          /* dg_dataset */
+    int dataset; /* dg_dataset */
     int64_t seed;
-    int64_t customers;    /* size of the customer space */
+    int64_t customers; /* size of the customer space */
     int64_t products;
     double bad_ratio;
     double late_ratio;
     double dup_ratio;
     int64_t late_max_ms;
-    int64_t max_ooo_ms;   /* bounded out-of-orderness of on-time events */
-    int64_t start_ms;     /* event clock start, epoch ms */
+    int64_t max_ooo_ms;    /* bounded out-of-orderness of on-time events */
+    int64_t start_ms;      /* event clock start, epoch ms */
     double events_per_sec; /* event-time rate of the simulated clock */
 } dg_conf;
 
 typedef struct dg_record {
-    int64_t seq;        /* 0-based position in the stream */
+    int64_t seq; /* 0-based position in the stream */
     dg_fault fault;
-    int64_t dup_of;     /* seq of the original for DG_FAULT_DUPLICATE, else -1 */
-    int64_t customer;   /* customer index, 0-based */
-    int64_t event_ms;   /* event time written in the payload */
-    const char *id;     /* order_id / event_id / customer_id as written; NULL when null */
-    const char *key;    /* customer_id */
+    int64_t dup_of;   /* seq of the original for DG_FAULT_DUPLICATE, else -1 */
+    int64_t customer; /* customer index, 0-based */
+    int64_t event_ms; /* event time written in the payload */
+    const char *id;   /* order_id / event_id / customer_id as written; NULL when null */
+    const char *key;  /* customer_id */
     size_t key_len;
     const char *payload;
     size_t payload_len;
@@ -96,7 +96,7 @@ void dg_destroy(dg_gen *g);
 /* Produces the next record. Pointers in `out` stay valid until the next call. */
 void dg_next(dg_gen *g, dg_record *out);
 
-const char *dg_fault_name(dg_fault f);   /* "negative_quantity", ... */
+const char *dg_fault_name(dg_fault f); /* "negative_quantity", ... */
 /* "none" | "value" (decodes, breaks a rule) | "decode" (does not decode) | "late" |
  * "duplicate" */
 const char *dg_fault_class(dg_fault f);

@@ -20,8 +20,9 @@ static const cli_command *const commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "smelter %s — streaming ingestion from Kafka into Delta Lake tables\n\n"
-                 "Usage: smelter <command> [flags]\n\nCommands:\n",
+    fprintf(out,
+            "smelter %s — streaming ingestion from Kafka into Delta Lake tables\n\n"
+            "Usage: smelter <command> [flags]\n\nCommands:\n",
             SMELTER_VERSION);
     for (const cli_command *const *c = commands; *c; c++) {
         fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);

@@ -241,11 +241,10 @@ static void log_progress(const prod_state *st, int64_t t0)
 {
     const prod_report *r = st->rep;
     double el = (double)(sm_mono_ns() - t0) / 1e9;
-    json_t *f = json_pack("{s:s,s:I,s:I,s:I,s:f,s:I}", "topic", st->topic, "sent",
-                          (json_int_t)r->produced, "acked", (json_int_t)r->acked, "failed",
-                          (json_int_t)r->failed, "msgs_per_s",
-                          el > 0 ? (double)r->acked / el : 0.0, "in_flight",
-                          (json_int_t)st->in_flight);
+    json_t *f =
+        json_pack("{s:s,s:I,s:I,s:I,s:f,s:I}", "topic", st->topic, "sent", (json_int_t)r->produced,
+                  "acked", (json_int_t)r->acked, "failed", (json_int_t)r->failed, "msgs_per_s",
+                  el > 0 ? (double)r->acked / el : 0.0, "in_flight", (json_int_t)st->in_flight);
     sm_log_fields(SM_LOG_INFO, "produce", f, "progress");
     json_decref(f);
 }
@@ -278,8 +277,7 @@ static void pace(double rate, double *tokens, int64_t *last_ns, rd_kafka_t *rk)
     }
 }
 
-int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *rep,
-             sm_error *err)
+int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *rep, sm_error *err)
 {
     prod_state st = {0};
     dg_gen *gen = NULL;
@@ -419,11 +417,10 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
             snprintf(tm->id, sizeof tm->id, "%s", r.id ? r.id : "");
         }
         for (;;) {
-            kerr = rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt),
-                                     RD_KAFKA_V_KEY((void *)r.key, r.key_len),
-                                     RD_KAFKA_V_VALUE((void *)r.payload, r.payload_len),
-                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                     RD_KAFKA_V_OPAQUE(tm), RD_KAFKA_V_END);
+            kerr = rd_kafka_producev(
+                rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY((void *)r.key, r.key_len),
+                RD_KAFKA_V_VALUE((void *)r.payload, r.payload_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(tm), RD_KAFKA_V_END);
             if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 break;
             }
@@ -431,8 +428,8 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
         }
         if (kerr) {
             free(tm);
-            rc = sm_error_set(err, SM_ERR_KAFKA, "produce to %s: %s", topic,
-                              rd_kafka_err2str(kerr));
+            rc =
+                sm_error_set(err, SM_ERR_KAFKA, "produce to %s: %s", topic, rd_kafka_err2str(kerr));
             break;
         }
         rep->produced++;
@@ -512,15 +509,14 @@ json_t *prod_report_json(const prod_report *r)
             json_object_set_new(faults, dg_fault_name((dg_fault)f), json_integer(r->faults[f]));
         }
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:{s:I,s:I,s:I,s:I},s:o,s:b,s:s?}", "seed",
-                     (json_int_t)r->seed, "produced", (json_int_t)r->produced, "acked",
-                     (json_int_t)r->acked, "failed", (json_int_t)r->failed, "bytes_acked",
-                     (json_int_t)r->bytes_acked, "elapsed_s", r->elapsed_s, "msgs_per_s",
-                     r->msgs_per_s, "mb_per_s", r->mb_per_s, "latency_us", "p50",
-                     (json_int_t)r->latency_p50_us, "p95", (json_int_t)r->latency_p95_us, "p99",
-                     (json_int_t)r->latency_p99_us, "max", (json_int_t)r->latency_max_us,
-                     "faults", faults, "interrupted", r->interrupted, "first_error",
-                     r->first_error[0] ? r->first_error : NULL);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:{s:I,s:I,s:I,s:I},s:o,s:b,s:s?}", "seed",
+        (json_int_t)r->seed, "produced", (json_int_t)r->produced, "acked", (json_int_t)r->acked,
+        "failed", (json_int_t)r->failed, "bytes_acked", (json_int_t)r->bytes_acked, "elapsed_s",
+        r->elapsed_s, "msgs_per_s", r->msgs_per_s, "mb_per_s", r->mb_per_s, "latency_us", "p50",
+        (json_int_t)r->latency_p50_us, "p95", (json_int_t)r->latency_p95_us, "p99",
+        (json_int_t)r->latency_p99_us, "max", (json_int_t)r->latency_max_us, "faults", faults,
+        "interrupted", r->interrupted, "first_error", r->first_error[0] ? r->first_error : NULL);
 }
 
 void prod_report_print(FILE *out, const prod_report *r)

@@ -31,15 +31,15 @@
 
 typedef struct prod_conf {
     const char *bootstrap;
-    const char *topic;          /* NULL: the dataset's name */
-    int format;                 /* 0 = json (avro/protobuf arrive with the decoders) */
+    const char *topic; /* NULL: the dataset's name */
+    int format;        /* 0 = json (avro/protobuf arrive with the decoders) */
     dg_conf gen;
-    int64_t count;              /* 0: until duration or a signal */
-    int64_t duration_ms;        /* 0: no time limit */
-    double rate;                /* messages per second; 0: as fast as possible */
-    const char *truth_path;     /* NULL: none */
-    const char *to_file;        /* write "key\tpayload\n" lines here instead of Kafka */
-    const char *compression;    /* librdkafka compression.codec */
+    int64_t count;           /* 0: until duration or a signal */
+    int64_t duration_ms;     /* 0: no time limit */
+    double rate;             /* messages per second; 0: as fast as possible */
+    const char *truth_path;  /* NULL: none */
+    const char *to_file;     /* write "key\tpayload\n" lines here instead of Kafka */
+    const char *compression; /* librdkafka compression.codec */
     const char *acks;
     int64_t linger_ms;
     int64_t connect_timeout_ms; /* bound on reaching the cluster at start */
@@ -50,13 +50,13 @@ typedef struct prod_conf {
 
 typedef struct prod_report {
     int64_t seed;
-    int64_t produced;      /* handed to librdkafka */
+    int64_t produced; /* handed to librdkafka */
     int64_t acked;
     int64_t failed;
-    int64_t bytes_acked;   /* payload + key bytes */
+    int64_t bytes_acked; /* payload + key bytes */
     int64_t faults[DG_FAULT_COUNT];
     double elapsed_s;
-    double msgs_per_s;     /* acked / elapsed */
+    double msgs_per_s; /* acked / elapsed */
     double mb_per_s;
     int64_t latency_p50_us, latency_p95_us, latency_p99_us, latency_max_us;
     bool interrupted;      /* stopped by the stop flag before count/duration */

@@ -13,7 +13,7 @@
 #include "sm_test.h"
 #include "tools/producer.h"
 
-#define N_MSGS 200000
+#define N_MSGS     200000
 #define PARTITIONS 32
 
 typedef struct consumed {
@@ -81,8 +81,7 @@ static int64_t consume_all(const char *topic, partition_log *by_pos, int64_t exp
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
     int64_t got = 0, deadline = sm_mono_ns() + INT64_C(60000000000);
 
-    rd_kafka_conf_set(kc, "bootstrap.servers", sm_broker_bootstraps(broker), errstr,
-                      sizeof errstr);
+    rd_kafka_conf_set(kc, "bootstrap.servers", sm_broker_bootstraps(broker), errstr, sizeof errstr);
     rd_kafka_conf_set(kc, "group.id", "e2e-check", errstr, sizeof errstr);
     rd_kafka_conf_set(kc, "enable.auto.commit", "false", errstr, sizeof errstr);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof errstr);
@@ -164,9 +163,9 @@ static void test_e2e_200k_orders_match_ground_truth(void)
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(t);
         CU_ASSERT_EQUAL_FATAL(json_unpack(t, "{s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:s}", "seq", &seq,
-                                          "partition", &part, "offset", &off, "key", &key,
-                                          "fault", &fault, "status", &status, "bytes", &bytes,
-                                          "fnv1a64", &fnv),
+                                          "partition", &part, "offset", &off, "key", &key, "fault",
+                                          &fault, "status", &status, "bytes", &bytes, "fnv1a64",
+                                          &fnv),
                               0);
         lines++;
         CU_ASSERT_STRING_EQUAL(status, "acked");
@@ -218,13 +217,14 @@ static void test_e2e_200k_orders_match_ground_truth(void)
         for (int k = DG_FAULT_NULL_ID; k <= DG_FAULT_INVALID_UTF8; k++) {
             bad += rep.faults[k];
         }
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) AS n, count(DISTINCT (\"partition\", \"offset\")) AS positions,"
-                 " count(DISTINCT seq) AS seqs, count(*) FILTER (class IN ('value','decode')) AS bad,"
-                 " count(*) FILTER (fault = 'duplicate') AS dups,"
-                 " count(*) FILTER (status = 'acked') AS acked"
-                 " FROM read_json('%s', format='newline_delimited')",
-                 truth_path);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT count(*) AS n, count(DISTINCT (\"partition\", \"offset\")) AS positions,"
+            " count(DISTINCT seq) AS seqs, count(*) FILTER (class IN ('value','decode')) AS bad,"
+            " count(*) FILTER (fault = 'duplicate') AS dups,"
+            " count(*) FILTER (status = 'acked') AS acked"
+            " FROM read_json('%s', format='newline_delimited')",
+            truth_path);
         rows = sm_test_duckdb(sql);
         CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
         row = json_array_get(rows, 0);

@@ -125,16 +125,16 @@ static void test_datagen_orders_are_well_formed(void)
 
 static void test_datagen_activity_is_well_formed(void)
 {
-    static const char *const fields[] = {"event_id",   "session_id", "customer_id",
-                                         "event_type", "page",       "product_id",
-                                         "device",     "duration_ms", "event_ts", NULL};
+    static const char *const fields[] = {"event_id", "session_id", "customer_id", "event_type",
+                                         "page",     "product_id", "device",      "duration_ms",
+                                         "event_ts", NULL};
     check_dataset(DG_ACTIVITY, "event_id", fields);
 }
 
 static void test_datagen_profiles_are_well_formed(void)
 {
-    static const char *const fields[] = {"customer_id", "first_name",   "last_name", "email",
-                                         "age",         "gender",       "country",   "city",
+    static const char *const fields[] = {"customer_id", "first_name",   "last_name",  "email",
+                                         "age",         "gender",       "country",    "city",
                                          "signup_date", "loyalty_tier", "updated_ts", NULL};
     check_dataset(DG_PROFILES, "customer_id", fields);
 }
@@ -254,8 +254,7 @@ static CU_TestInfo tests[] = {
     {"profiles are well formed, faults at their ratios", test_datagen_profiles_are_well_formed},
     {"event time is bounded out of order; late is late",
      test_datagen_event_time_is_bounded_out_of_order},
-    {"customers are consistent across datasets",
-     test_datagen_customers_consistent_across_datasets},
+    {"customers are consistent across datasets", test_datagen_customers_consistent_across_datasets},
     {"rejects bad ratios", test_datagen_rejects_bad_ratios},
     {"order ids are unique", test_datagen_order_ids_unique},
     CU_TEST_INFO_NULL,
