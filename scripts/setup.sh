@@ -32,7 +32,7 @@ fi
 if [ "$want_test" = 1 ] && [ -f tests/node/package.json ]; then
     if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
         echo "setup: npm install (test-only tools) in tests/node" >&2
-        (cd tests/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        (cd tests/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
         touch tests/node/node_modules
     fi
 fi
