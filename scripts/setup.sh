@@ -10,6 +10,7 @@ want_test=0
 
 debs=(build-essential cmake pkg-config git
       librdkafka-dev libjansson-dev libyaml-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
+      libbrotli-dev
       libprotobuf-c-dev protobuf-c-compiler libavro-dev libmicrohttpd-dev)
 if [ "$want_test" = 1 ]; then
     debs+=(libcunit1-dev kcat)
