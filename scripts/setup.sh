@@ -13,7 +13,7 @@ debs=(build-essential cmake pkg-config git
       libbrotli-dev
       libprotobuf-c-dev protobuf-c-compiler libavro-dev libmicrohttpd-dev)
 if [ "$want_test" = 1 ]; then
-    debs+=(libcunit1-dev kcat)
+    debs+=(libcunit1-dev kcat clang libclang-rt-14-dev)
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
 fi
 

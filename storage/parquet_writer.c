@@ -1068,7 +1068,9 @@ static pf_bytes keep_bytes(pq_writer *w, const uint8_t *p, size_t len)
     pf_bytes b = {NULL, 0};
     uint8_t *copy = sm_arena_alloc(w->meta, len ? len : 1);
     if (copy) {
-        memcpy(copy, p, len);
+        if (len) { /* an empty min (the empty string) may have no buffer at all */
+            memcpy(copy, p, len);
+        }
         b.ptr = copy;
         b.len = len;
     }
