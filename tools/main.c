@@ -15,6 +15,7 @@
 static const cli_command *const commands[] = {
     &cli_broker_command,
     &cli_produce_command,
+    &cli_parquet_command,
     NULL,
 };
 
