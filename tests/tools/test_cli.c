@@ -214,6 +214,38 @@ static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
     CU_ASSERT_NOT_EQUAL(access(addr_file, F_OK), 0);
 }
 
+/* smelter parquet on a third-party file: schema, cat with --limit/--columns, and the errors. */
+static void test_cli_parquet_inspects_fixture(void)
+{
+    static result r;
+    char args[8192];
+    const char *src = getenv("SMELTER_SOURCE_DIR");
+    const char *fx = "../shared/fixtures/parquet-testing/alltypes_plain.parquet";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    snprintf(args, sizeof args, "parquet schema '%s/%s'", src, fx);
+    run(&r, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "message schema {"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "optional INT32 id;"));
+    snprintf(args, sizeof args, "parquet cat '%s/%s' -n 2 -c id,bool_col", src, fx);
+    run(&r, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "{\"id\":4,\"bool_col\":true}\n{\"id\":5,\"bool_col\":false}\n");
+    snprintf(args, sizeof args, "parquet meta '%s/%s'", src, fx);
+    run(&r, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "rows:       8"));
+    snprintf(args, sizeof args, "parquet cat '%s/%s' -c idd", src, fx);
+    run(&r, args);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "did you mean 'id'"));
+    run(&r, "parquet cat /nonexistent.parquet");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "/nonexistent.parquet"));
+    run(&r, "parquet frobnicate x");
+    CU_ASSERT_EQUAL(r.status, 2);
+}
+
 /* docs/cli.md is generated from the flag tables; it must match the binary. */
 static void test_cli_reference_doc_is_current(void)
 {
@@ -273,6 +305,7 @@ static CU_TestInfo tests[] = {
      test_cli_broker_serves_produce_and_stops_on_sigterm},
     {"broker rejects a bad topic spec", test_cli_broker_rejects_bad_topic_spec},
     {"reference doc is current", test_cli_reference_doc_is_current},
+    {"parquet inspects a fixture", test_cli_parquet_inspects_fixture},
     CU_TEST_INFO_NULL,
 };
 
