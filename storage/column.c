@@ -54,7 +54,9 @@ static sm_field *with_children(sm_arena *arena, sm_field *f, sm_field **children
     if (!f || !(f->children = sm_arena_alloc(arena, sizeof(sm_field *) * (size_t)(n ? n : 1)))) {
         return NULL;
     }
-    memcpy(f->children, children, sizeof(sm_field *) * (size_t)n);
+    if (n) {
+        memcpy(f->children, children, sizeof(sm_field *) * (size_t)n);
+    }
     f->n_children = n;
     return f;
 }

@@ -744,6 +744,9 @@ static int stats_add(leaf *l, const uint8_t *v, size_t len)
 static int gather(pq_writer *w, const leaf *l, const sm_column *c, const int64_t *slots, size_t n)
 {
     sm_buf_reset(&w->dense);
+    if (n == 0) { /* a page of nulls only: levels, no values */
+        return 0;
+    }
     if (l->pwidth == 0) {
         if (w->dense_off_cap < n + 1) {
             int32_t *o = realloc(w->dense_offsets, (n + 1) * sizeof *o);

@@ -65,7 +65,9 @@ int pq_writer_open(const char *path, const sm_field *schema, const pq_writer_opt
 int pq_writer_write(pq_writer *w, const sm_column *batch, sm_error *err);
 
 /* Flushes the last row group, writes the footer, makes the file visible, frees the writer.
- * On error nothing is left at `path` (or the previous file there is unchanged). */
+ * On error nothing new is at `path` (a previous file there is unchanged) — except when only the
+ * final directory fsync failed: then the complete file is in place but may not survive a crash
+ * (core/durable.h), and the error says so. */
 int pq_writer_close(pq_writer *w, pq_file_info *info, sm_error *err);
 
 /* Discards everything written and frees the writer. Accepts NULL. */
