@@ -906,7 +906,24 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
         if (rc) {
             return fail(w, err);
         }
-        if (enc_dict_indices_encode(w->indices, got, enc_dict_count(l->dict), &w->values,
+        if (!l->dict_used && got > 0) {
+            /* The chunk's first page decides, as parquet-mr does: the dictionary stays only if
+             * it and the indices are smaller than PLAIN (near-unique columns such as ids and
+             * timestamps are better off PLAIN from the start, above all in small files). */
+            size_t plain = l->pwidth ? got * l->pwidth
+                           : in_place
+                               ? (size_t)(c->offsets[first + span] - c->offsets[first]) + 4 * got
+                               : w->dense.len + 4 * got;
+            size_t count = enc_dict_count(l->dict);
+            size_t idx_bytes = got * (size_t)enc_bit_width(count ? count - 1 : 0) / 8 + 1;
+            if (enc_dict_plain_size(l->dict) + idx_bytes >= plain) {
+                enc_dict_reset(l->dict);
+                l->dict_active = use_dict = false;
+            }
+        }
+    }
+    if (use_dict) {
+        if (enc_dict_indices_encode(w->indices, nv, enc_dict_count(l->dict), &w->values,
                                     &w->error)) {
             return fail(w, err);
         }
