@@ -112,24 +112,116 @@ size_t enc_rle_max_len(size_t n, int bit_width)
     return (n / 8 + 2) * per8 + 16;
 }
 
-/* Writes `count` values (count <= 504) as one bit-packed run, the last group zero-padded. */
-static uint8_t *rle_put_literal(uint8_t *p, const uint32_t *v, size_t count, int bw)
+/*
+ * Packs groups of 8 values at bit width B (1..32) into B bytes each, LSB first, and returns the
+ * end. The values are accumulated in a uint64 flushed 4 bytes at a time; once inlined with a
+ * constant B every shift and flush is fixed at compile time. A group's last store may write up to
+ * 3 bytes past its end (the caller reserves the slack; the next group or the buffer's spare
+ * capacity overwrites them). Values are not checked here: the OR of them all goes to *all.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+rle_pack_groups_bw(uint8_t *p, const uint32_t *v, size_t groups, const int B, uint32_t *all)
 {
-    size_t groups = (count + 7) / 8;
-    p += put_uleb(p, (uint64_t)groups << 1 | 1);
-    uint64_t acc = 0;
-    unsigned nbits = 0;
-    for (size_t i = 0; i < groups * 8; i++) {
-        uint64_t x = i < count ? v[i] : 0;
-        acc |= x << nbits;
-        nbits += (unsigned)bw;
-        while (nbits >= 8) {
-            *p++ = (uint8_t)acc;
-            acc >>= 8;
-            nbits -= 8;
+    uint32_t any = 0;
+    for (size_t g = 0; g < groups; g++, v += 8) {
+        uint64_t acc = 0;
+        int nbits = 0;
+        /* unrolled by hand: -O2 does not unroll it, and the constant shifts need it */
+#define RLE_PACK_STEP(k)                                                                           \
+    any |= v[k];                                                                                   \
+    acc |= (uint64_t)v[k] << nbits;                                                                \
+    nbits += B;                                                                                    \
+    if (nbits >= 32) {                                                                             \
+        uint32_t lo = (uint32_t)acc;                                                               \
+        memcpy(p, &lo, 4);                                                                         \
+        p += 4;                                                                                    \
+        acc >>= 32;                                                                                \
+        nbits -= 32;                                                                               \
+    }
+        RLE_PACK_STEP(0)
+        RLE_PACK_STEP(1)
+        RLE_PACK_STEP(2)
+        RLE_PACK_STEP(3)
+        RLE_PACK_STEP(4)
+        RLE_PACK_STEP(5)
+        RLE_PACK_STEP(6)
+        RLE_PACK_STEP(7)
+#undef RLE_PACK_STEP
+        if (nbits > 0) { /* a multiple of 8 below 32: 8 * B bits are whole bytes */
+            uint32_t lo = (uint32_t)acc;
+            memcpy(p, &lo, 4);
+            p += nbits / 8;
         }
     }
-    return p; /* groups * 8 * bw bits is whole bytes: nbits is 0 here */
+    *all |= any;
+    return p;
+}
+
+static uint8_t *rle_pack_groups(uint8_t *p, const uint32_t *v, size_t groups, int bw, uint32_t *all)
+{
+    switch (bw) {
+#define RLE_PACK_CASE(B)                                                                           \
+    case B:                                                                                        \
+        return rle_pack_groups_bw(p, v, groups, B, all);
+        RLE_PACK_CASE(1)
+        RLE_PACK_CASE(2)
+        RLE_PACK_CASE(3)
+        RLE_PACK_CASE(4)
+        RLE_PACK_CASE(5)
+        RLE_PACK_CASE(6)
+        RLE_PACK_CASE(7)
+        RLE_PACK_CASE(8)
+        RLE_PACK_CASE(9)
+        RLE_PACK_CASE(10)
+        RLE_PACK_CASE(11)
+        RLE_PACK_CASE(12)
+        RLE_PACK_CASE(13)
+        RLE_PACK_CASE(14)
+        RLE_PACK_CASE(15)
+        RLE_PACK_CASE(16)
+        RLE_PACK_CASE(17)
+        RLE_PACK_CASE(18)
+        RLE_PACK_CASE(19)
+        RLE_PACK_CASE(20)
+        RLE_PACK_CASE(21)
+        RLE_PACK_CASE(22)
+        RLE_PACK_CASE(23)
+        RLE_PACK_CASE(24)
+        RLE_PACK_CASE(25)
+        RLE_PACK_CASE(26)
+        RLE_PACK_CASE(27)
+        RLE_PACK_CASE(28)
+        RLE_PACK_CASE(29)
+        RLE_PACK_CASE(30)
+        RLE_PACK_CASE(31)
+        RLE_PACK_CASE(32)
+#undef RLE_PACK_CASE
+    default: /* 0: nothing to write, but the values must still be 0 */
+        for (size_t i = 0; i < groups * 8; i++) {
+            *all |= v[i];
+        }
+        return p;
+    }
+}
+
+/* Writes values[0..count) as bit-packed runs of at most 504 values, the last group zero-padded.
+ * The OR of the values goes to *all. */
+static uint8_t *rle_put_literals(uint8_t *p, const uint32_t *v, size_t count, int bw, uint32_t *all)
+{
+    while (count > 0) {
+        size_t c = count < RLE_MAX_LITERAL ? count : RLE_MAX_LITERAL;
+        size_t full = c / 8;
+        p += put_uleb(p, (uint64_t)((c + 7) / 8) << 1 | 1);
+        p = rle_pack_groups(p, v, full, bw, all);
+        if (c % 8) {
+            uint32_t last[8] = {0};
+            memcpy(last, v + full * 8, (c % 8) * sizeof *v);
+            p = rle_pack_groups(p, last, 1, bw, all);
+        }
+        v += c;
+        count -= c;
+    }
+    return p;
 }
 
 static uint8_t *rle_put_repeat(uint8_t *p, uint32_t value, size_t count, int bw)
@@ -146,6 +238,51 @@ static uint8_t *rle_put_repeat(uint8_t *p, uint32_t value, size_t count, int bw)
     return p;
 }
 
+/* First j in [i, n - 1) with v[j] == v[j + 1], or n. Compares 8 pairs per step: in literal
+ * stretches (random indices) equal neighbours are rare. */
+static inline size_t rle_find_pair(const uint32_t *v, size_t i, size_t n)
+{
+    while (n - i > 8) {
+        const uint32_t *w = v + i;
+        if ((w[0] == w[1]) | (w[1] == w[2]) | (w[2] == w[3]) | (w[3] == w[4]) | (w[4] == w[5]) |
+            (w[5] == w[6]) | (w[6] == w[7]) | (w[7] == w[8])) {
+            break;
+        }
+        i += 8;
+    }
+    for (; i + 1 < n; i++) {
+        if (v[i] == v[i + 1]) {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* First j in [i, n) with v[j] != x, or n. */
+static inline size_t rle_run_end(const uint32_t *v, size_t i, size_t n, uint32_t x)
+{
+    while (n - i >= 8) {
+        const uint32_t *w = v + i;
+        if (((w[0] ^ x) | (w[1] ^ x) | (w[2] ^ x) | (w[3] ^ x) | (w[4] ^ x) | (w[5] ^ x) |
+             (w[6] ^ x) | (w[7] ^ x)) != 0) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < n && v[i] == x) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * Runs of 8 or more equal values become RLE runs, everything else bit-packed, as parquet-mr and
+ * Arrow do. A run that follows literals whose count is not a multiple of 8 first completes their
+ * last group (a bit-packed run cannot end mid-group unless it ends the data), and is absorbed
+ * into the literals when fewer than 8 of its values would remain. Bytes are written past `p`
+ * before the values are known to fit (their OR is checked once at the end): out->len moves only
+ * on success, so a failure leaves out as it was.
+ */
 int enc_rle_encode(const uint32_t *values, size_t n, int bit_width, sm_buf *out, sm_error *err)
 {
     if (bit_width < 0 || bit_width > 32) {
@@ -154,65 +291,42 @@ int enc_rle_encode(const uint32_t *values, size_t n, int bit_width, sm_buf *out,
     if (n == 0) {
         return 0;
     }
-    if (bit_width < 32) {
-        uint32_t all = 0;
-        for (size_t i = 0; i < n; i++) {
-            all |= values[i];
-        }
-        if (all >> bit_width) {
-            return sm_error_set(err, SM_ERR_INTERNAL,
-                                "RLE: a value needs more than bit width %d (or-ed values 0x%x)",
-                                bit_width, all);
-        }
-    }
     if (n > SIZE_MAX / 64) {
         return sm_error_set(err, SM_ERR_NOMEM, "RLE: %zu values are too many", n);
     }
-    if (sm_buf_reserve(out, enc_rle_max_len(n, bit_width), err) != 0) {
+    /* + 8: slack for the packer's whole-word stores */
+    if (sm_buf_reserve(out, enc_rle_max_len(n, bit_width) + 8, err) != 0) {
         return SM_ERR_NOMEM;
     }
     uint8_t *p = out->data + out->len;
-    size_t lit_start = 0, lit_count = 0; /* pending literals: values[lit_start .. +lit_count) */
-    size_t i = 0;
-    while (i < n) {
-        uint32_t v = values[i];
-        size_t r = 1;
-        while (i + r < n && values[i + r] == v) {
-            r++;
+    uint32_t all = 0;            /* OR of every value */
+    size_t lit_start = 0, i = 0; /* pending literals: values[lit_start .. i); i starts a run */
+    for (;;) {
+        size_t j = rle_find_pair(values, i, n); /* j starts a run of 2 or more, or is n */
+        if (j >= n) {
+            break;
         }
-        if (r >= 8) {
-            /* complete the pending literal group with the run's first values, if it stays >= 8 */
-            size_t pad = lit_count % 8 ? 8 - lit_count % 8 : 0;
-            if (pad && r - pad < 8) {
-                lit_count += r;
-                i += r;
-            } else {
-                lit_count += pad;
-                i += pad;
-                r -= pad;
-                while (lit_count > 0) {
-                    size_t c = lit_count < RLE_MAX_LITERAL ? lit_count : RLE_MAX_LITERAL;
-                    p = rle_put_literal(p, values + lit_start, c, bit_width);
-                    lit_start += c;
-                    lit_count -= c;
-                }
-                p = rle_put_repeat(p, v, r, bit_width);
-                i += r;
-                lit_start = i;
-                continue;
-            }
-        } else {
-            lit_count += r;
-            i += r;
+        uint32_t v = values[j];
+        size_t r = rle_run_end(values, j + 2, n, v) - j;
+        i = j + r;
+        if (r < 8) {
+            continue;
         }
-        while (lit_count >= RLE_MAX_LITERAL) {
-            p = rle_put_literal(p, values + lit_start, RLE_MAX_LITERAL, bit_width);
-            lit_start += RLE_MAX_LITERAL;
-            lit_count -= RLE_MAX_LITERAL;
+        size_t lit = j - lit_start;
+        size_t pad = lit % 8 ? 8 - lit % 8 : 0;
+        if (pad && r - pad < 8) {
+            continue; /* the whole run joins the literals */
         }
+        p = rle_put_literals(p, values + lit_start, lit + pad, bit_width, &all);
+        p = rle_put_repeat(p, v, r - pad, bit_width);
+        all |= v;
+        lit_start = i;
     }
-    if (lit_count > 0) {
-        p = rle_put_literal(p, values + lit_start, lit_count, bit_width);
+    p = rle_put_literals(p, values + lit_start, n - lit_start, bit_width, &all);
+    if (bit_width < 32 && (all >> bit_width) != 0) {
+        return sm_error_set(err, SM_ERR_INTERNAL,
+                            "RLE: a value needs more than bit width %d (or-ed values 0x%x)",
+                            bit_width, all);
     }
     out->len = (size_t)(p - out->data);
     return 0;
@@ -920,20 +1034,53 @@ static inline uint64_t rotl64(uint64_t x, unsigned r)
     return (x << r) | (x >> (64 - r));
 }
 
+/*
+ * The tail is read with overlapping loads rather than copied into a zeroed buffer (whose
+ * reload stalls on store forwarding): from 8 bytes on, the last block is the 8 bytes ending at
+ * p + len, overlapping the previous one; 4..7 bytes are two overlapping 4-byte loads; 1..3 bytes
+ * the first, middle and last byte (as wyhash and xxh3 do). The length is mixed in first, so
+ * values that differ only in length hash apart.
+ */
 static inline uint64_t hash_bytes(const uint8_t *p, size_t len)
 {
     uint64_t h = K0 ^ (len * K2);
-    while (len >= 8) {
-        h = rotl64(h ^ (load_le64(p) * K1), 29) * K0;
-        p += 8;
-        len -= 8;
+    uint64_t tail;
+    if (len >= 8) {
+        const uint8_t *last = p + len - 8;
+        while (p < last) {
+            h = rotl64(h ^ (load_le64(p) * K1), 29) * K0;
+            p += 8;
+        }
+        tail = load_le64(last);
+    } else if (len >= 4) {
+        tail = (uint64_t)load_le32(p) << 32 | load_le32(p + len - 4);
+    } else if (len > 0) {
+        tail = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 | p[len - 1];
+    } else {
+        return mix64(h);
     }
-    if (len > 0) {
-        uint8_t tmp[8] = {0};
-        memcpy(tmp, p, len);
-        h = rotl64(h ^ (load_le64(tmp) * K1), 29) * K0;
-    }
+    h = rotl64(h ^ (tail * K1), 29) * K0;
     return mix64(h);
+}
+
+/* a[0..len) == b[0..len): keys of up to 16 bytes with two overlapping loads, longer by memcmp. */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    if (len >= 8) {
+        if (len > 16) {
+            return memcmp(a, b, len) == 0;
+        }
+        return ((load_le64(a) ^ load_le64(b)) |
+                (load_le64(a + len - 8) ^ load_le64(b + len - 8))) == 0;
+    }
+    if (len >= 4) {
+        return ((load_le32(a) ^ load_le32(b)) |
+                (load_le32(a + len - 4) ^ load_le32(b + len - 4))) == 0;
+    }
+    if (len == 0) {
+        return true;
+    }
+    return a[0] == b[0] && a[len >> 1] == b[len >> 1] && a[len - 1] == b[len - 1];
 }
 
 static int dict_alloc_slots(enc_dict *d, size_t nslots, sm_error *err)
@@ -1099,7 +1246,7 @@ static inline int32_t dict_lookup_fixed(enc_dict *d, const uint8_t *v, sm_error 
         }
         if (s.hash == h &&
             (w <= 8 ? s.key == key
-                    : memcmp(d->values.data + (size_t)(s.idx1 - 1) * w, v, w) == 0)) {
+                    : bytes_equal(d->values.data + (size_t)(s.idx1 - 1) * w, v, w))) {
             return (int32_t)(s.idx1 - 1);
         }
         j = (j + 1) & d->mask;
@@ -1119,7 +1266,7 @@ static inline int32_t dict_lookup_bytes(enc_dict *d, const uint8_t *v, size_t le
             return dict_add(d, j, h, 0, v, len, err);
         }
         if (s.hash == h && (uint32_t)s.key == len &&
-            (len == 0 || memcmp(d->values.data + (s.key >> 32), v, len) == 0)) {
+            bytes_equal(d->values.data + (s.key >> 32), v, len)) {
             return (int32_t)(s.idx1 - 1);
         }
         j = (j + 1) & d->mask;

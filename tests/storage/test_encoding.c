@@ -985,6 +985,59 @@ static void test_enc_dict_byte_arrays(void)
     free(idx);
 }
 
+/* Keys of every length up to 40 that differ from a base key in one byte only, at every position:
+ * the hash and the comparison read the tail with overlapping loads, so each byte must count. */
+static void test_enc_dict_byte_arrays_differing_in_one_byte(void)
+{
+    sm_error err = {0};
+    enc_dict *d = enc_dict_create(0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    uint8_t base[40], key[40];
+    for (size_t k = 0; k < sizeof base; k++) {
+        base[k] = (uint8_t)('a' + k % 26);
+    }
+    int ok = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        int32_t next = 0; /* every key is new in pass 0 and found again in pass 1 */
+        for (size_t len = 0; len <= sizeof base; len++) {
+            ok &= enc_dict_insert(d, base, len, &err) == next++;
+            for (size_t k = 0; k < len; k++) {
+                memcpy(key, base, len);
+                key[k] ^= 0x01;
+                ok &= enc_dict_insert(d, key, len, &err) == next++;
+            }
+        }
+        ok &= enc_dict_count(d) == (size_t)next;
+    }
+    CU_ASSERT_TRUE(ok);
+    enc_dict_destroy(d);
+}
+
+/* The width check is folded into the packing: a bad value anywhere (in a literal group or as a run
+ * value) still fails the whole call, and out keeps its length. */
+static void test_enc_rle_value_too_wide_fails_anywhere(void)
+{
+    sm_error err = {0};
+    sm_buf out = SM_BUF_INIT;
+    uint32_t v[1000];
+    for (size_t at = 0; at < 1000; at += 37) {
+        for (size_t i = 0; i < 1000; i++) {
+            v[i] = i < 500 ? (uint32_t)(i * 7 % 31) : 5; /* literals, then one long run */
+        }
+        v[at] = at < 500 ? 32 : 37;
+        if (at >= 500) {
+            for (size_t i = 500; i < 1000; i++) {
+                v[i] = 37;
+            }
+        }
+        sm_buf_reset(&out);
+        CU_ASSERT_EQUAL_FATAL(sm_buf_append(&out, "x", 1, &err), 0);
+        CU_ASSERT_EQUAL(enc_rle_encode(v, 1000, 5, &out, &err), SM_ERR_INTERNAL);
+        CU_ASSERT_EQUAL(out.len, 1);
+    }
+    sm_buf_free(&out);
+}
+
 static CU_TestInfo tests[] = {
     {"bit width", test_enc_bit_width},
     {"RLE: the spec's bit-packing example", test_enc_rle_spec_bit_packing_example},
@@ -993,6 +1046,7 @@ static CU_TestInfo tests[] = {
     {"RLE: short final group, stops at n", test_enc_rle_decodes_a_short_final_group_and_stops_at_n},
     {"RLE: rejects malformed input", test_enc_rle_rejects_malformed_input},
     {"RLE: truncated input is an error", test_enc_rle_truncated_input_is_an_error},
+    {"RLE: a value too wide fails anywhere", test_enc_rle_value_too_wide_fails_anywhere},
     {"dictionary indices round trip and bounds", test_enc_dict_indices_round_trip_and_bounds},
     {"PLAIN BOOLEAN round trip with nulls", test_enc_plain_bool_round_trip_with_nulls},
     {"PLAIN fixed round trip with nulls", test_enc_plain_fixed_round_trip_with_nulls},
@@ -1009,6 +1063,8 @@ static CU_TestInfo tests[] = {
     {"dictionary: a million INT64 with repeats", test_enc_dict_million_int64_with_repeats},
     {"dictionary: fixed widths and nulls", test_enc_dict_fixed_widths_and_nulls},
     {"dictionary: byte arrays", test_enc_dict_byte_arrays},
+    {"dictionary: byte arrays differing in one byte",
+     test_enc_dict_byte_arrays_differing_in_one_byte},
     CU_TEST_INFO_NULL,
 };
 
