@@ -586,32 +586,10 @@ static int shred(pq_writer *w, const leaf *l, int k, const sm_column *c, int64_t
     }
 }
 
-/* Levels and value slots of rows [r0, r1) for leaf l. Flat leaves take a short path. */
+/* Levels and value slots of rows [r0, r1) for a nested leaf. */
 static int shred_rows(pq_writer *w, const leaf *l, const sm_column *top, int64_t r0, int64_t r1)
 {
     w->n_lv = w->n_slots = 0;
-    if (l->depth == 1) {
-        size_t n = (size_t)(r1 - r0);
-        while (w->lv_cap < n) {
-            if (grow_levels(w)) {
-                return -1;
-            }
-        }
-        while (w->slot_cap < n) {
-            if (grow_slots(w)) {
-                return -1;
-            }
-        }
-        for (int64_t i = r0; i < r1; i++) {
-            bool valid = !l->max_def || sm_column_is_valid(top, i);
-            w->def[w->n_lv] = valid && l->max_def;
-            w->rep[w->n_lv++] = 0;
-            if (valid) {
-                w->slots[w->n_slots++] = i;
-            }
-        }
-        return 0;
-    }
     for (int64_t i = r0; i < r1; i++) {
         if (shred(w, l, 0, top, i, 0, 0)) {
             return -1;
@@ -982,8 +960,12 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
     }
 
     /* levels, then the page body */
-    for (size_t i = a; i < b; i++) {
-        rows += w->rep[i] == 0;
+    if (l->max_rep) {
+        for (size_t i = a; i < b; i++) {
+            rows += w->rep[i] == 0;
+        }
+    } else {
+        rows = (int64_t)nlv; /* flat: a level is a row (and rep[] is not filled) */
     }
     sm_buf_reset(&w->body);
     if (w->o.page_v2) {
@@ -1050,12 +1032,84 @@ static size_t value_cost(const leaf *l, const sm_column *c, int64_t slot)
 }
 
 /* Shreds rows [r0, r1) of leaf l and writes them as pages of about page_size bytes. */
+/* The end of a flat leaf's page that starts at row p0: about page_size bytes of values and
+ * levels, at least one row. */
+static int64_t flat_page_end(const leaf *l, const sm_column *c, int64_t p0, int64_t r1,
+                             size_t page_size)
+{
+    if (l->pwidth == 0) { /* byte arrays: the first row whose bytes reach page_size */
+        int64_t lo = p0 + 1, hi = r1;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            size_t bytes = (size_t)(c->offsets[mid] - c->offsets[p0]) + 5 * (size_t)(mid - p0);
+            if (bytes >= page_size) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
+    }
+    {
+        int64_t rows = (int64_t)(page_size / (l->pwidth + 1));
+        if (rows < 1) {
+            rows = 1;
+        }
+        return r1 - p0 < rows ? r1 : p0 + rows;
+    }
+}
+
+/* A top-level primitive: no shredding, one page at a time with scratch that stays in cache. */
+static int write_flat_rows(pq_writer *w, leaf *l, const sm_column *c, int64_t r0, int64_t r1,
+                           sm_error *err)
+{
+    for (int64_t p0 = r0; p0 < r1;) {
+        int64_t p1 = flat_page_end(l, c, p0, r1, w->o.page_size);
+        size_t n = (size_t)(p1 - p0), k = 0;
+        while (w->lv_cap < n) {
+            if (grow_levels(w)) {
+                return fail_nomem(w, err);
+            }
+        }
+        while (w->slot_cap < n) {
+            if (grow_slots(w)) {
+                return fail_nomem(w, err);
+            }
+        }
+        if (l->max_def == 0 || !c->validity) {
+            for (size_t i = 0; i < n; i++) {
+                w->def[i] = (uint32_t)l->max_def;
+                w->slots[i] = p0 + (int64_t)i;
+            }
+            k = n;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                int64_t row = p0 + (int64_t)i;
+                bool valid = sm_column_is_valid(c, row);
+                w->def[i] = valid;
+                w->slots[k] = row;
+                k += valid;
+            }
+        }
+        w->n_lv = n;
+        w->n_slots = k;
+        if (write_page(w, l, c, 0, n, 0, k, err)) {
+            return w->error.code;
+        }
+        p0 = p1;
+    }
+    return SM_OK;
+}
+
 static int write_leaf_rows(pq_writer *w, leaf *l, const sm_column *top, int64_t r0, int64_t r1,
                            sm_error *err)
 {
     const sm_column *c = leaf_column(l, top);
     size_t a = 0, va = 0, v = 0, cost = 0;
 
+    if (l->depth == 1) {
+        return write_flat_rows(w, l, c, r0, r1, err);
+    }
     if (shred_rows(w, l, top, r0, r1)) {
         return fail_nomem(w, err);
     }
