@@ -7,19 +7,210 @@
  */
 #include "ingest/embedded_broker.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#define RELAY_MAX_PAIRS 64
+
+/* The bootstrap relay: 127.0.0.1:<port> forwarded to the first broker. Clients only fetch
+ * metadata through it, so one thread and blocking writes on loopback are plenty.
+ * @thread relay (after start; stop joins it) */
+typedef struct relay {
+    int listen_fd;
+    int wake[2]; /* a byte on wake[1] stops the thread */
+    struct sockaddr_in target;
+    pthread_t thread;
+    bool running;
+    int pairs[RELAY_MAX_PAIRS][2]; /* client, broker; -1 = free */
+} relay;
 
 struct sm_broker {
     rd_kafka_t *rk; /* owns mcluster */
     rd_kafka_mock_cluster_t *mcluster;
     sm_broker_conf conf;
     char *bootstraps;
+    relay relay;
 };
+
+/* Copies what is readable on `from` to `to`. Returns -1 when either side is done. */
+static int relay_pump(int from, int to)
+{
+    char buf[65536];
+    ssize_t n = recv(from, buf, sizeof buf, 0);
+    if (n <= 0) {
+        return -1;
+    }
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        off += w;
+    }
+    return 0;
+}
+
+static void relay_accept(relay *r)
+{
+    int client = accept(r->listen_fd, NULL, NULL), broker, slot = -1;
+    if (client < 0) {
+        return;
+    }
+    for (int i = 0; i < RELAY_MAX_PAIRS; i++) {
+        if (r->pairs[i][0] < 0) {
+            slot = i;
+            break;
+        }
+    }
+    broker = slot < 0 ? -1 : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (broker < 0 || connect(broker, (const struct sockaddr *)&r->target, sizeof r->target) != 0) {
+        if (broker >= 0) {
+            close(broker);
+        }
+        close(client); /* the client retries, as it would with a real broker */
+        return;
+    }
+    r->pairs[slot][0] = client;
+    r->pairs[slot][1] = broker;
+}
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    for (;;) {
+        struct pollfd fds[2 + 2 * RELAY_MAX_PAIRS];
+        int idx[2 * RELAY_MAX_PAIRS];
+        nfds_t n = 2;
+        fds[0].fd = r->wake[0];
+        fds[0].events = POLLIN;
+        fds[1].fd = r->listen_fd;
+        fds[1].events = POLLIN;
+        for (int i = 0; i < RELAY_MAX_PAIRS; i++) {
+            for (int side = 0; side < 2 && r->pairs[i][0] >= 0; side++) {
+                fds[n].fd = r->pairs[i][side];
+                fds[n].events = POLLIN;
+                idx[n - 2] = i * 2 + side;
+                n++;
+            }
+        }
+        if (poll(fds, n, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (fds[0].revents) {
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            relay_accept(r);
+        }
+        for (nfds_t k = 2; k < n; k++) {
+            int pair = idx[k - 2] / 2, side = idx[k - 2] % 2;
+            if (!fds[k].revents || r->pairs[pair][0] < 0) {
+                continue;
+            }
+            if (relay_pump(r->pairs[pair][side], r->pairs[pair][!side]) != 0) {
+                close(r->pairs[pair][0]);
+                close(r->pairs[pair][1]);
+                r->pairs[pair][0] = r->pairs[pair][1] = -1;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Listens on 127.0.0.1:port and starts forwarding to the first broker of `bootstraps`. */
+static int relay_start(relay *r, int port, const char *bootstraps, sm_error *err)
+{
+    struct sockaddr_in addr;
+    int one = 1, target_port = 0;
+    const char *colon = strchr(bootstraps, ':');
+
+    for (int i = 0; i < RELAY_MAX_PAIRS; i++) {
+        r->pairs[i][0] = r->pairs[i][1] = -1;
+    }
+    r->wake[0] = r->wake[1] = -1;
+    if (colon) {
+        target_port = atoi(colon + 1);
+    }
+    memset(&r->target, 0, sizeof r->target);
+    r->target.sin_family = AF_INET;
+    r->target.sin_port = htons((uint16_t)target_port);
+    r->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    r->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (r->listen_fd < 0) {
+        return sm_error_sys(err, SM_ERR_IO, errno, "embedded broker: socket");
+    }
+    setsockopt(r->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(r->listen_fd, (const struct sockaddr *)&addr, sizeof addr) != 0) {
+        int e = errno;
+        close(r->listen_fd);
+        r->listen_fd = -1;
+        if (e == EADDRINUSE) {
+            return sm_error_set(err, SM_ERR_IO,
+                                "embedded broker: 127.0.0.1:%d is in use (a Kafka or another "
+                                "smelter broker?): stop it, or pick --port (0 = no fixed port)",
+                                port);
+        }
+        return sm_error_sys(err, SM_ERR_IO, e, "embedded broker: listen on 127.0.0.1:%d", port);
+    }
+    if (listen(r->listen_fd, 64) != 0 || pipe2(r->wake, O_CLOEXEC) != 0) {
+        int e = errno;
+        close(r->listen_fd);
+        r->listen_fd = -1;
+        return sm_error_sys(err, SM_ERR_IO, e, "embedded broker: listen on 127.0.0.1:%d", port);
+    }
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+        close(r->listen_fd);
+        close(r->wake[0]);
+        close(r->wake[1]);
+        r->listen_fd = r->wake[0] = r->wake[1] = -1;
+        return sm_error_set(err, SM_ERR_NOMEM, "embedded broker: cannot start the relay thread");
+    }
+    r->running = true;
+    return SM_OK;
+}
+
+static void relay_stop(relay *r)
+{
+    if (!r->running) {
+        return;
+    }
+    (void)!write(r->wake[1], "x", 1);
+    pthread_join(r->thread, NULL);
+    for (int i = 0; i < RELAY_MAX_PAIRS; i++) {
+        if (r->pairs[i][0] >= 0) {
+            close(r->pairs[i][0]);
+            close(r->pairs[i][1]);
+        }
+    }
+    close(r->listen_fd);
+    close(r->wake[0]);
+    close(r->wake[1]);
+    r->running = false;
+}
 
 int sm_broker_start(const sm_broker_conf *conf, sm_broker **out, sm_error *err)
 {
@@ -71,7 +262,21 @@ int sm_broker_start(const sm_broker_conf *conf, sm_broker **out, sm_error *err)
                      "127.0.0.1?)");
         goto fail;
     }
-    b->bootstraps = strdup(rd_kafka_mock_cluster_bootstraps(b->mcluster));
+    if (conf->port > 0) {
+        char addr[32];
+        if (conf->port > 65535) {
+            sm_error_set(err, SM_ERR_USAGE, "port %d is not a TCP port", conf->port);
+            goto fail;
+        }
+        if (relay_start(&b->relay, conf->port, rd_kafka_mock_cluster_bootstraps(b->mcluster),
+                        err) != SM_OK) {
+            goto fail;
+        }
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", conf->port);
+        b->bootstraps = strdup(addr);
+    } else {
+        b->bootstraps = strdup(rd_kafka_mock_cluster_bootstraps(b->mcluster));
+    }
     if (!b->bootstraps) {
         sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         goto fail;
@@ -183,6 +388,7 @@ void sm_broker_stop(sm_broker *b)
     if (!b) {
         return;
     }
+    relay_stop(&b->relay);
     if (b->mcluster) {
         rd_kafka_mock_cluster_destroy(b->mcluster);
     }

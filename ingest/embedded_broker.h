@@ -5,9 +5,11 @@
  *
  * Limits, honestly: it is not Kafka. Each partition keeps only ~5 MiB or 100k message sets
  * (older ones are dropped, like an aggressive retention), there is no persistence, no
- * read_committed isolation, no authentication, and the listener ports are picked by the
- * operating system (the bootstrap address is printed and can be written to a file).
- * Production points smelter at a real Kafka.
+ * read_committed isolation, no authentication. The brokers listen on ports the operating system
+ * picks; with `port` set, a bootstrap relay also listens on 127.0.0.1:<port> (9092 for
+ * `smelter broker`) and forwards each connection to the first broker, so clients configured
+ * with localhost:9092 work: Kafka clients use the bootstrap address only to fetch metadata and
+ * then connect to the brokers it advertises. Production points smelter at a real Kafka.
  *
  * @thread sm_broker_* calls from one thread; the cluster itself runs in librdkafka threads.
  */
@@ -22,6 +24,7 @@ typedef struct sm_broker_conf {
     int brokers;            /* number of brokers, >= 1 */
     int default_partitions; /* partitions of topics created without a count, and auto-created */
     int replication_factor; /* <= brokers; 0 picks min(3, brokers) */
+    int port;               /* bootstrap relay on 127.0.0.1:port; 0 = none */
 } sm_broker_conf;
 
 /* Starts the cluster. On error nothing is left running. */
@@ -34,7 +37,8 @@ int sm_broker_create_topic(sm_broker *b, const char *topic, int partitions, sm_e
 /* Creates topics from a spec "orders:8,activity,profiles:4" (name[:partitions], comma list). */
 int sm_broker_create_topics(sm_broker *b, const char *spec, sm_error *err);
 
-/* "127.0.0.1:40123,127.0.0.1:40125" — borrowed, valid until sm_broker_stop. */
+/* The relay's "127.0.0.1:9092" when there is one, else the brokers' "127.0.0.1:40123,..." —
+ * borrowed, valid until sm_broker_stop. */
 const char *sm_broker_bootstraps(const sm_broker *b);
 
 /* Stops the cluster and frees it; accepts NULL. Clients still connected see disconnects. */

@@ -10,7 +10,7 @@ cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 smelter=build/smelter
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smelter-demo.XXXXXX")
-$smelter broker --topics orders:16,activity:8,profiles:4 --bootstrap-file "$work/bootstrap" \
+$smelter broker --port 0 --topics orders:16,activity:8,profiles:4 --bootstrap-file "$work/bootstrap" \
     --log-level warn >/dev/null &
 broker=$!
 trap 'kill $broker 2>/dev/null || true; wait $broker 2>/dev/null || true' EXIT

@@ -22,6 +22,7 @@ typedef struct broker_cli {
     int64_t partitions;
     const char *topics;
     const char *bootstrap_file;
+    int64_t port;
 } broker_cli;
 
 static const sm_opt broker_opts[] = {
@@ -31,6 +32,9 @@ static const sm_opt broker_opts[] = {
      "partitions of topics listed without a count"},
     {"topics", 't', SM_OPT_STRING, offsetof(broker_cli, topics), "orders,activity,profiles",
      SM_NO_BOUNDS, NULL, "LIST", "topics to create: name[:partitions],... (empty string: none)"},
+    {"port", 0, SM_OPT_INT, offsetof(broker_cli, port), "9092", 0, 65535, NULL, "PORT",
+     "bootstrap address 127.0.0.1:PORT (a relay to the first broker); 0 = none, use the "
+     "printed address"},
     {"bootstrap-file", 'f', SM_OPT_STRING, offsetof(broker_cli, bootstrap_file), NULL, SM_NO_BOUNDS,
      NULL, "FILE", "also write the bootstrap address to FILE (removed on exit)"},
     SM_OPT_END,
@@ -40,7 +44,8 @@ static const char broker_usage[] =
     "Usage: smelter broker [flags]\n"
     "\n"
     "Runs the embedded Kafka-protocol broker (librdkafka's mock cluster) on 127.0.0.1 until\n"
-    "SIGINT or SIGTERM, and prints its bootstrap address. For development, demos and tests:\n"
+    "SIGINT or SIGTERM, and prints its bootstrap address: 127.0.0.1:9092 by default, the\n"
+    "default of `smelter produce` and of pipeline files. For development, demos and tests:\n"
     "each partition keeps only about 5 MiB or 100k message sets (older ones are dropped),\n"
     "nothing is persisted, there is no read_committed isolation and no authentication.\n"
     "Production points smelter at a real Kafka cluster.\n"
@@ -61,6 +66,7 @@ static int cmd_broker(int argc, char **argv)
     }
     conf.brokers = (int)cli.brokers;
     conf.default_partitions = (int)cli.partitions;
+    conf.port = (int)cli.port;
     if (sm_broker_start(&conf, &b, &err) != SM_OK) {
         return cli_fail("broker", &err);
     }

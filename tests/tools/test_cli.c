@@ -2,7 +2,10 @@
  * The `smelter` command as a user meets it: exit codes, one-line errors, bounded waits, the
  * broker's lifecycle, byte-identical reruns. Runs the built binary ($SMELTER_BIN).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,16 +155,36 @@ static void test_cli_same_seed_twice_gives_identical_files(void)
     CU_ASSERT_STRING_EQUAL(a, b);
 }
 
+/* A TCP port free right now on 127.0.0.1 (the kernel's pick; racy only in theory). */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
 /* smelter broker: writes the bootstrap file, serves produce, stops on SIGTERM with exit 0 and
  * removes the file. */
 static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
 {
     static result r;
-    char addr_file[4096], log_path[4096];
+    char addr_file[4096], log_path[4096], port_arg[16], args[256];
     pid_t pid;
     int st, waited = 0;
 
     snprintf(addr_file, sizeof addr_file, "%s/bootstrap", dir);
+    snprintf(port_arg, sizeof port_arg, "%d", free_port());
     snprintf(log_path, sizeof log_path, "%s/broker.log", dir);
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
@@ -170,7 +193,7 @@ static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
         (void)lf;
         dup2(fileno(stdout), 2);
         execl(bin, bin, "broker", "--topics", "orders:4,activity", "--bootstrap-file", addr_file,
-              (char *)NULL);
+              "--port", port_arg, (char *)NULL);
         _exit(127);
     }
     while (access(addr_file, F_OK) != 0 && waited++ < 100) {
@@ -182,7 +205,10 @@ static void test_cli_broker_serves_produce_and_stops_on_sigterm(void)
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"acked\":2000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"failed\":0"));
-    run(&r, "produce --bootstrap-file bootstrap -d activity -n 500 -q --report json");
+    /* through the bootstrap relay on the fixed port, as a client configured by hand would */
+    snprintf(args, sizeof args, "produce -b 127.0.0.1:%s -d activity -n 500 -q --report json",
+             port_arg);
+    run(&r, args);
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"acked\":500"));
     {
