@@ -292,10 +292,10 @@ static void test_cli_reference_doc_is_current(void)
 static void test_cli_broker_rejects_bad_topic_spec(void)
 {
     static result r;
-    run(&r, "broker --topics 'orders:0'");
+    run(&r, "broker --port 0 --topics 'orders:0'");
     CU_ASSERT_EQUAL(r.status, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "orders"));
-    run(&r, "broker --topics 'bad topic'");
+    run(&r, "broker --port 0 --topics 'bad topic'");
     CU_ASSERT_EQUAL(r.status, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "invalid topic name"));
 }
