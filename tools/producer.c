@@ -52,22 +52,21 @@ static void truth_write(prod_state *st, const truth_msg *m, const rd_kafka_messa
 {
     FILE *f = st->truth;
     const char *status = km->err ? rd_kafka_err2str(km->err) : "acked";
-    int rc;
 
     if (st->truth_csv) {
-        rc = fprintf(f, "%" PRId64 ",%s,%" PRId32 ",%" PRId64 ",%s,%s,%" PRId64 ",%s,%s,", m->seq,
-                     st->topic, km->partition, km->err ? (int64_t)-1 : km->offset, m->key,
-                     m->id_null ? "" : m->id, m->event_ms, dg_fault_name(m->fault),
-                     dg_fault_class(m->fault));
+        fprintf(f, "%" PRId64 ",%s,%" PRId32 ",%" PRId64 ",%s,%s,%" PRId64 ",%s,%s,", m->seq,
+                st->topic, km->partition, km->err ? (int64_t)-1 : km->offset, m->key,
+                m->id_null ? "" : m->id, m->event_ms, dg_fault_name(m->fault),
+                dg_fault_class(m->fault));
         if (m->dup_of >= 0) {
             fprintf(f, "%" PRId64, m->dup_of);
         }
-        rc = fprintf(f, ",%zu,%016" PRIx64 ",\"%s\"\n", m->bytes, m->fnv, status);
+        fprintf(f, ",%zu,%016" PRIx64 ",\"%s\"\n", m->bytes, m->fnv, status);
     } else {
-        rc = fprintf(f,
-                     "{\"seq\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
-                     ",\"offset\":%" PRId64 ",\"key\":\"%s\",\"id\":",
-                     m->seq, st->topic, km->partition, km->err ? (int64_t)-1 : km->offset, m->key);
+        fprintf(f,
+                "{\"seq\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
+                ",\"offset\":%" PRId64 ",\"key\":\"%s\",\"id\":",
+                m->seq, st->topic, km->partition, km->err ? (int64_t)-1 : km->offset, m->key);
         if (m->id_null) {
             fputs("null", f);
         } else {
@@ -80,10 +79,10 @@ static void truth_write(prod_state *st, const truth_msg *m, const rd_kafka_messa
         } else {
             fputs("null", f);
         }
-        rc = fprintf(f, ",\"bytes\":%zu,\"fnv1a64\":\"%016" PRIx64 "\",\"status\":\"%s\"}\n",
-                     m->bytes, m->fnv, status);
+        fprintf(f, ",\"bytes\":%zu,\"fnv1a64\":\"%016" PRIx64 "\",\"status\":\"%s\"}\n", m->bytes,
+                m->fnv, status);
     }
-    if (rc < 0 && !st->truth_errno) {
+    if (ferror(f) && !st->truth_errno) { /* any of the writes above (disk full, ...) */
         st->truth_errno = errno ? errno : EIO;
     }
 }

@@ -89,8 +89,8 @@ static void test_column_map_has_required_keys(void)
     CU_ASSERT_EQUAL(m->n_children, 1);
     CU_ASSERT_EQUAL(m->children[0]->type, SM_STRUCT);
     CU_ASSERT_FALSE(m->children[0]->nullable);
-    CU_ASSERT_PTR_NULL(sm_field_map(arena, "bad", sm_field_new(arena, "k", SM_INT32, true), v,
-                                    true));
+    CU_ASSERT_PTR_NULL(
+        sm_field_map(arena, "bad", sm_field_new(arena, "k", SM_INT32, true), v, true));
 }
 
 static void test_column_decimal_widths(void)
