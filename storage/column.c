@@ -123,6 +123,43 @@ const char *sm_type_name(sm_type t)
     return (unsigned)t < SM_TYPE_COUNT ? names[t] : "unknown";
 }
 
+bool sm_type_is_unsigned(sm_type t)
+{
+    return t == SM_UINT8 || t == SM_UINT16 || t == SM_UINT32 || t == SM_UINT64;
+}
+
+int64_t sm_column_i64(const sm_column *c, int64_t i)
+{
+    const uint8_t *v = (const uint8_t *)c->values + (size_t)i * sm_type_width(c->field);
+    bool is_unsigned = sm_type_is_unsigned(c->field->type);
+    switch (sm_type_width(c->field)) {
+    case 1:
+        return is_unsigned ? (int64_t)v[0] : (int64_t)(int8_t)v[0];
+    case 2: {
+        uint16_t x;
+        memcpy(&x, v, 2);
+        return is_unsigned ? (int64_t)x : (int64_t)(int16_t)x;
+    }
+    case 4: {
+        uint32_t x;
+        memcpy(&x, v, 4);
+        return is_unsigned ? (int64_t)x : (int64_t)(int32_t)x;
+    }
+    default: {
+        int64_t x;
+        memcpy(&x, v, 8);
+        return x;
+    }
+    }
+}
+
+uint64_t sm_column_u64(const sm_column *c, int64_t i)
+{
+    uint64_t x;
+    memcpy(&x, (const uint8_t *)c->values + (size_t)i * 8, 8);
+    return x;
+}
+
 bool sm_type_is_binary_like(sm_type t)
 {
     return t == SM_STRING || t == SM_BINARY || t == SM_JSON;

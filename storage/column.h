@@ -124,6 +124,12 @@ int sm_column_list_end(sm_arena *arena, sm_column *c); /* closes a LIST/MAP slot
 int sm_column_append_i64(sm_arena *arena, sm_column *c, int64_t v); /* any integer width */
 int sm_column_append_f64(sm_arena *arena, sm_column *c, double v);  /* FLOAT or DOUBLE */
 
+/* Slot i of an integer-like column (INT8..INT64, UINT8..UINT32, DATE, TIMESTAMP_*, DECIMAL of
+ * width 4 or 8) as int64, sign- or zero-extended by its type. UINT64 wraps: use sm_column_u64. */
+int64_t sm_column_i64(const sm_column *c, int64_t i);
+uint64_t sm_column_u64(const sm_column *c, int64_t i); /* UINT64 */
+bool sm_type_is_unsigned(sm_type t);
+
 static inline bool sm_column_is_valid(const sm_column *c, int64_t i)
 {
     return !c->validity || (c->validity[i >> 3] >> (i & 7)) & 1;

@@ -169,47 +169,17 @@ int json_value_append(const sm_column *c, int64_t i, sm_buf *out, sm_error *err)
     case SM_BOOL:
         return puts_(out, *v ? "true" : "false", err);
     case SM_INT8:
-        snprintf(tmp, sizeof tmp, "%d", *(const int8_t *)v);
-        break;
+    case SM_INT16:
+    case SM_INT32:
+    case SM_INT64:
     case SM_UINT8:
-        snprintf(tmp, sizeof tmp, "%u", *v);
+    case SM_UINT16:
+    case SM_UINT32:
+        snprintf(tmp, sizeof tmp, "%" PRId64, sm_column_i64(c, i));
         break;
-    case SM_INT16: {
-        int16_t x;
-        memcpy(&x, v, 2);
-        snprintf(tmp, sizeof tmp, "%d", x);
+    case SM_UINT64:
+        snprintf(tmp, sizeof tmp, "%" PRIu64, sm_column_u64(c, i));
         break;
-    }
-    case SM_UINT16: {
-        uint16_t x;
-        memcpy(&x, v, 2);
-        snprintf(tmp, sizeof tmp, "%u", x);
-        break;
-    }
-    case SM_INT32: {
-        int32_t x;
-        memcpy(&x, v, 4);
-        snprintf(tmp, sizeof tmp, "%" PRId32, x);
-        break;
-    }
-    case SM_UINT32: {
-        uint32_t x;
-        memcpy(&x, v, 4);
-        snprintf(tmp, sizeof tmp, "%" PRIu32, x);
-        break;
-    }
-    case SM_INT64: {
-        int64_t x;
-        memcpy(&x, v, 8);
-        snprintf(tmp, sizeof tmp, "%" PRId64, x);
-        break;
-    }
-    case SM_UINT64: {
-        uint64_t x;
-        memcpy(&x, v, 8);
-        snprintf(tmp, sizeof tmp, "%" PRIu64, x);
-        break;
-    }
     case SM_FLOAT: {
         float x;
         memcpy(&x, v, 4);
@@ -230,20 +200,15 @@ int json_value_append(const sm_column *c, int64_t i, sm_buf *out, sm_error *err)
     case SM_FIXED_BINARY:
         return put_base64(out, v, (size_t)f->width, err);
     case SM_DATE: {
-        int32_t d;
         int64_t y;
         unsigned m, day;
-        memcpy(&d, v, 4);
-        sm_civil_from_days(d, &y, &m, &day);
+        sm_civil_from_days(sm_column_i64(c, i), &y, &m, &day);
         snprintf(tmp, sizeof tmp, "\"%04" PRId64 "-%02u-%02u\"", y, m, day);
         break;
     }
     case SM_TIMESTAMP_MS:
-    case SM_TIMESTAMP_US: {
-        int64_t x;
-        memcpy(&x, v, 8);
-        return put_timestamp(out, x, f->type == SM_TIMESTAMP_US, err);
-    }
+    case SM_TIMESTAMP_US:
+        return put_timestamp(out, sm_column_i64(c, i), f->type == SM_TIMESTAMP_US, err);
     case SM_DECIMAL:
         return put_decimal(out, v, (size_t)f->width, f->scale, err);
     case SM_STRUCT:

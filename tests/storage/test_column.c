@@ -128,6 +128,36 @@ static void test_column_growth_is_bounded_by_the_arena(void)
     sm_arena_destroy(small);
 }
 
+/* sm_column_i64 sign- or zero-extends by type; checked on the extremes of each width. */
+static void test_column_i64_extends_by_type(void)
+{
+    static const struct {
+        sm_type t;
+        int64_t in, want;
+    } cases[] = {
+        {SM_INT8, -128, -128},
+        {SM_INT8, 127, 127},
+        {SM_UINT8, 255, 255},
+        {SM_INT16, -32768, -32768},
+        {SM_UINT16, 65535, 65535},
+        {SM_INT32, INT32_MIN, INT32_MIN},
+        {SM_UINT32, 4294967295LL, 4294967295LL},
+        {SM_INT64, INT64_MIN, INT64_MIN},
+        {SM_DATE, -719162, -719162},
+        {SM_TIMESTAMP_US, INT64_MAX, INT64_MAX},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        sm_column *c = sm_column_new(arena, sm_field_new(arena, "x", cases[k].t, false), 1);
+        sm_column_append_i64(arena, c, cases[k].in);
+        CU_ASSERT_EQUAL(sm_column_i64(c, 0), cases[k].want);
+    }
+    {
+        sm_column *c = sm_column_new(arena, sm_field_new(arena, "x", SM_UINT64, false), 1);
+        sm_column_append_i64(arena, c, -1);
+        CU_ASSERT_EQUAL(sm_column_u64(c, 0), UINT64_MAX);
+    }
+}
+
 static int setup(void)
 {
     arena = sm_arena_create(0, 0);
@@ -147,6 +177,7 @@ static CU_TestInfo tests[] = {
     {"map has required keys", test_column_map_has_required_keys},
     {"decimal widths", test_column_decimal_widths},
     {"growth is bounded by the arena", test_column_growth_is_bounded_by_the_arena},
+    {"i64 extends by type", test_column_i64_extends_by_type},
     CU_TEST_INFO_NULL,
 };
 
