@@ -59,10 +59,10 @@ typedef struct delta_protocol {
 
 typedef struct delta_metadata {
     const char *id;
-    const char *name;        /* may be NULL */
-    const char *description; /* may be NULL */
-    const char *format;      /* format.provider: "parquet" */
-    const char *schema_string; /* Spark StructType JSON */
+    const char *name;          /* may be NULL */
+    const char *description;   /* may be NULL */
+    const char *format;        /* format.provider: "parquet" */
+    const char *schema_string; /* Spark StructType JSON; NULL when an old log omits it */
     int n_partition_columns;
     const char **partition_columns;
     int n_configuration;
@@ -75,8 +75,8 @@ typedef struct delta_file {
     const char *path; /* as in the log (URI-encoded, usually relative) */
     int n_partition_values;
     delta_kv *partition_values;
-    int64_t size;              /* bytes; -1 when a remove does not say */
-    int64_t modification_time; /* add: ms since the epoch */
+    int64_t size;               /* bytes; -1 when a remove does not say */
+    int64_t modification_time;  /* add: ms since the epoch */
     int64_t deletion_timestamp; /* remove: ms since the epoch; 0 when absent */
     bool data_change;
     const char *stats; /* add: the stats JSON text, or NULL */
@@ -147,13 +147,13 @@ void delta_load_opts_default(delta_load_opts *o); /* latest version, strict */
  *   SM_ERR_USAGE    not a Delta table (no `_delta_log/` or no commit in it), a version or
  *                   timestamp out of the log's range, a version whose log has been cleaned up;
  *   SM_ERR_CORRUPT  a log file that does not parse, a missing protocol or metadata, versions
- *                   that are not contiguous, a checkpoint that does not match its
- *                   `_last_checkpoint` or its parts;
+ *                   that are not contiguous (an unreadable or incomplete checkpoint is skipped
+ *                   for an older one, or for the commits from 0 when they are all there);
  *   SM_ERR_USAGE    an unsupported reader feature or reader version: the message names it
  *                   ("reader feature 'deletionVectors' is not supported").
  */
-int delta_snapshot_load(const char *table_path, const delta_load_opts *opts,
-                        delta_snapshot **out, sm_error *err);
+int delta_snapshot_load(const char *table_path, const delta_load_opts *opts, delta_snapshot **out,
+                        sm_error *err);
 void delta_snapshot_free(delta_snapshot *s); /* accepts NULL */
 
 /* The latest version in the log (by listing), without a replay; -1 when there is no commit. */
@@ -171,8 +171,7 @@ const char *delta_snapshot_config(const delta_snapshot *s, const char *key);
 
 /* The file-system path of a data file: the table root joined with the percent-decoded relative
  * path, or the decoded path of an absolute `file:` URI. SM_ERR_USAGE for other schemes. */
-int delta_file_local_path(const char *table_path, const char *log_path, sm_buf *out,
-                          sm_error *err);
+int delta_file_local_path(const char *table_path, const char *log_path, sm_buf *out, sm_error *err);
 
 /* ---- schemas ----------------------------------------------------------------------------- */
 
@@ -213,15 +212,15 @@ typedef struct delta_commit {
     int n_removes; /* removes: path, partition values, size, data_change; the deletion
                     * timestamp is set at commit */
     const delta_file *removes;
-    const char *app_id;  /* txn appId, or NULL for no txn */
-    int64_t txn_version; /* txn version when app_id is set */
+    const char *app_id;    /* txn appId, or NULL for no txn */
+    int64_t txn_version;   /* txn version when app_id is set */
     const char *operation; /* commitInfo.operation: "STREAMING UPDATE", "WRITE", "OPTIMIZE" */
     /* commitInfo.operationParameters as a JSON object text ("{\"outputMode\":\"Append\",...}"),
      * or NULL for {}. */
     const char *operation_parameters;
     const char *operation_metrics; /* JSON object text, or NULL */
-    int checkpoint_interval; /* 0: the table's delta.checkpointInterval, else 10 */
-    int max_attempts;        /* versions to try before giving up with SM_ERR_CONFLICT; 0: 1000 */
+    int checkpoint_interval;       /* 0: the table's delta.checkpointInterval, else 10 */
+    int max_attempts; /* versions to try before giving up with SM_ERR_CONFLICT; 0: 1000 */
 } delta_commit;
 
 /*
@@ -270,7 +269,8 @@ int delta_stats_from_parquet(const char *parquet_path, sm_buf *out, sm_error *er
 /*
  * Partition values, as the protocol serializes them: numbers in decimal, booleans
  * "true"/"false", dates "YYYY-MM-DD", timestamps "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC), strings
- * as they are, binary as its bytes; a null slot gives NULL (*is_null set). `out` is reset.
+ * as they are, binary as the characters of its bytes (U+0000..U+00FF); a null slot, or an empty
+ * string (the protocol reads an empty value as null), gives *is_null set. `out` is reset.
  */
 int delta_partition_value(const sm_column *c, int64_t row, sm_buf *out, bool *is_null,
                           sm_error *err);
