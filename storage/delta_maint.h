@@ -50,7 +50,7 @@ int delta_optimize(const char *table_path, const delta_optimize_opts *opts,
 typedef void (*delta_vacuum_fn)(const char *rel_path, int64_t size, void *ctx);
 
 typedef struct delta_vacuum_opts {
-    int64_t retain_ms; /* default 168 hours */
+    int64_t retain_ms; /* default 168 hours; < 0: the table's delta.deletedFileRetentionDuration */
     bool dry_run;      /* list, delete nothing */
     bool force;        /* allow a retention below the safe minimum */
     int64_t now_ms;    /* 0: the wall clock (tests set it) */

@@ -47,6 +47,7 @@ typedef struct cli_command {
 extern const cli_command cli_broker_command;
 extern const cli_command cli_produce_command;
 extern const cli_command cli_parquet_command;
+extern const cli_command cli_table_command;
 
 /* Prints the reference of every command as Markdown (docs/cli.md is this output). */
 void cli_print_markdown(FILE *out, const cli_command *const *commands);

@@ -13,10 +13,7 @@
 #include "tools/commands.h"
 
 static const cli_command *const commands[] = {
-    &cli_broker_command,
-    &cli_produce_command,
-    &cli_parquet_command,
-    NULL,
+    &cli_broker_command, &cli_produce_command, &cli_parquet_command, &cli_table_command, NULL,
 };
 
 static void usage(FILE *out)

@@ -300,6 +300,101 @@ static void test_cli_broker_rejects_bad_topic_spec(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "invalid topic name"));
 }
 
+/* smelter table on a copy of a Spark-written table: describe, history, optimize, vacuum, their
+ * --json forms, and the errors. */
+static void test_cli_table_describe_history_optimize_vacuum(void)
+{
+    static result r;
+    char cmd[8192];
+    const char *src = getenv("SMELTER_SOURCE_DIR");
+    json_t *j;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s/tbl' && cp -R '%s/../shared/fixtures/delta-golden/"
+             "time-travel-partition-changes-b' '%s/tbl'",
+             dir, src, dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+
+    run(&r, "table describe tbl");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "version      1 ("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "partitions   part2\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "files        4\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, " |-- id: long (nullable = true)\n"));
+    run(&r, "table describe tbl --json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "version")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "numFiles")), 4);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(json_object_get(j, "partitionColumns"), 0)), "part2");
+    json_decref(j);
+
+    run(&r, "table history tbl");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_EQUAL(count_lines(r.out), 3); /* header + versions 1 and 0 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "mode=Overwrite"));
+    run(&r, "table history tbl --json -n 1");
+    CU_ASSERT_EQUAL(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    CU_ASSERT_FATAL(json_is_array(j));
+    CU_ASSERT_EQUAL(json_array_size(j), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(j, 0), "version")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(j, 0), "filesRemoved")), 10);
+    json_decref(j);
+
+    run(&r, "table optimize tbl");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "version 2: compacted 4 files"));
+    run(&r, "table optimize tbl --json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT(json_is_null(json_object_get(j, "version"))); /* nothing left to do */
+    json_decref(j);
+    run(&r, "table history tbl -n 1");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "OPTIMIZE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "smelter/"));
+
+    run(&r, "table vacuum tbl --dry-run");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "would delete 0 files"));
+    run(&r, "table vacuum tbl --retain 1h");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--force"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "tbl"));
+    CU_ASSERT(count_lines(r.err) <= 2);
+    run(&r, "table vacuum tbl --retain 0s --force --dry-run --json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT(json_is_true(json_object_get(j, "dryRun")));
+    CU_ASSERT(json_integer_value(json_object_get(j, "numFiles")) >= 10);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "files")),
+                    (size_t)json_integer_value(json_object_get(j, "numFiles")));
+    json_decref(j);
+    run(&r, "table vacuum tbl --retain 0s --force");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "tbl: deleted "));
+    run(&r, "table describe tbl");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "files        2\n"));
+
+    run(&r, "table describe nonexistent-table");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "nonexistent-table"));
+    run(&r, "table descrbe tbl");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "did you mean 'describe'"));
+    run(&r, "table describe");
+    CU_ASSERT_EQUAL(r.status, 2);
+    run(&r, "table vacuum tbl --retain soon");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--retain"));
+}
+
 static int setup(void)
 {
     bin = getenv("SMELTER_BIN");
@@ -332,6 +427,7 @@ static CU_TestInfo tests[] = {
     {"broker rejects a bad topic spec", test_cli_broker_rejects_bad_topic_spec},
     {"reference doc is current", test_cli_reference_doc_is_current},
     {"parquet inspects a fixture", test_cli_parquet_inspects_fixture},
+    {"table describe, history, optimize, vacuum", test_cli_table_describe_history_optimize_vacuum},
     CU_TEST_INFO_NULL,
 };
 
