@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "core/uuid.h"
 #include "core/clock.h"
 #include "core/durable.h"
 #include "core/log.h"
@@ -223,29 +224,6 @@ static int abs_norm(const char *path, sm_buf *out, sm_error *err)
     }
     free(cwd);
     return rc;
-}
-
-/* A random (version 4) UUID, lower-case hex with dashes. */
-static int uuid4(char out[37], sm_error *err)
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return sm_error_sys(err, SM_ERR_IO, errno, "getrandom");
-        }
-        got += (size_t)n;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return SM_OK;
 }
 
 /* The codec part of Spark's data file names ("part-00000-<uuid>.c000.zstd.parquet"). */
@@ -630,7 +608,7 @@ static int rewrite_bin(opt_run *r, opt_file *files, int n, sm_error *err)
         return rc;
     }
     if ((rc = new_partition_values(r, files[0].f, &pv, err)) != SM_OK ||
-        (rc = uuid4(uuid, err)) != SM_OK) {
+        (rc = sm_uuid4(uuid, err)) != SM_OK) {
         return rc;
     }
     snprintf(name, sizeof name, "part-00000-%s.c000%s.parquet", uuid, codec_suffix(r->opts->codec));

@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "core/uuid.h"
 #include "core/clock.h"
 #include "core/durable.h"
 #include "core/log.h"
@@ -48,29 +49,6 @@
 #define DEFAULT_MAX_ATTEMPTS        1000
 
 /* ---- small helpers ----------------------------------------------------------------------- */
-
-/* A random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx". */
-static int uuid4(char out[37], sm_error *err)
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return sm_error_sys(err, SM_ERR_IO, errno, "getrandom");
-        }
-        got += (size_t)n;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return SM_OK;
-}
 
 /* JSON builders that remember a failure (NULL from jansson: out of memory or a string that is
  * not UTF-8) instead of checking every call; the caller looks at `bad` once. */
@@ -340,7 +318,7 @@ int delta_table_create(const char *table_path, const delta_create_opts *opts, sm
         sm_error_prefix(err, "%s: create table", table_path);
         goto done;
     }
-    if ((rc = uuid4(id, err)) || (rc = uuid4(txn_id, err))) {
+    if ((rc = sm_uuid4(id, err)) || (rc = sm_uuid4(txn_id, err))) {
         goto done;
     }
 
@@ -551,7 +529,7 @@ static int commit_text(const char *table, const delta_commit *c, int64_t now, sm
         sm_error_prefix(err, "%s", table);
         return rc;
     }
-    if ((rc = uuid4(txn_id, err)) || (rc = values_as_strings(params, err)) ||
+    if ((rc = sm_uuid4(txn_id, err)) || (rc = values_as_strings(params, err)) ||
         (metrics && (rc = values_as_strings(metrics, err)))) {
         json_decref(params);
         json_decref(metrics);
