@@ -66,3 +66,42 @@ uint8_t *sm_buf_detach(sm_buf *b, size_t *len_out)
     sm_buf_init(b);
     return p;
 }
+
+int sm_buf_append_json_string(sm_buf *b, const void *s, size_t n, sm_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = s;
+    if (sm_buf_reserve(b, n + 2, err) != 0) {
+        return SM_ERR_NOMEM;
+    }
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t len = 2;
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            if (sm_buf_append_byte(b, c, err)) {
+                return SM_ERR_NOMEM;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+        } else if (c == '\n') {
+            esc[1] = 'n';
+        } else if (c == '\r') {
+            esc[1] = 'r';
+        } else if (c == '\t') {
+            esc[1] = 't';
+        } else {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        if (sm_buf_append(b, esc, len, err)) {
+            return SM_ERR_NOMEM;
+        }
+    }
+    return sm_buf_append_byte(b, '"', err);
+}

@@ -83,6 +83,11 @@ static inline uint8_t *sm_buf_extend(sm_buf *b, size_t n, sm_error *err)
 /* Appends v as 4 bytes little-endian (Parquet lengths). */
 int sm_buf_append_u32le(sm_buf *b, uint32_t v, sm_error *err);
 
+/* Appends `s` as a JSON string literal: quotes, backslash and control characters (and DEL)
+ * escaped as RFC 8259 allows; every other byte as it is — the caller decides whether invalid
+ * UTF-8 may pass (a file's own bytes) or must be refused first. */
+int sm_buf_append_json_string(sm_buf *b, const void *s, size_t n, sm_error *err);
+
 /* Empties the buffer, keeping its memory. */
 static inline void sm_buf_reset(sm_buf *b)
 {

@@ -98,36 +98,6 @@ static bool utf8_valid(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Appends a JSON string literal of valid UTF-8 `s`. */
-static int json_str(sm_buf *b, const uint8_t *s, size_t n, sm_error *err)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (sm_buf_append_byte(b, '"', err)) {
-        return SM_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        char esc[7];
-        size_t el = 0;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c, el = 2;
-        } else if (c == '\n') {
-            esc[0] = '\\', esc[1] = 'n', el = 2;
-        } else if (c == '\r') {
-            esc[0] = '\\', esc[1] = 'r', el = 2;
-        } else if (c == '\t') {
-            esc[0] = '\\', esc[1] = 't', el = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4], esc[5] = hex[c & 15], el = 6;
-        }
-        if (el ? sm_buf_append(b, esc, el, err) : sm_buf_append_byte(b, c, err)) {
-            return SM_ERR_NOMEM;
-        }
-    }
-    return sm_buf_append_byte(b, '"', err);
-}
-
 /* ---- numbers ----------------------------------------------------------------------------- */
 
 /* The shortest decimal digits that read back as `x` (a float when `single`): digits without
@@ -976,7 +946,7 @@ static int emit_value(const snode *n, const value *v, bool is_max, sm_buf *b, bo
             return SM_OK;
         }
         *written = true;
-        return json_str(b, v->s.ptr, v->s.len, err);
+        return sm_buf_append_json_string(b, v->s.ptr, v->s.len, err);
     case VK_DATE: {
         int64_t y;
         unsigned mo, d;
@@ -1033,7 +1003,7 @@ static int emit_members(const snode *parent, int which, sm_buf *b, int *count, s
         size_t mark = b->len;
         bool written = false;
         if ((*count && sm_buf_append_byte(b, ',', err)) ||
-            json_str(b, (const uint8_t *)n->name, strlen(n->name), err) ||
+            sm_buf_append_json_string(b, (const uint8_t *)n->name, strlen(n->name), err) ||
             sm_buf_append_byte(b, ':', err)) {
             return SM_ERR_NOMEM;
         }

@@ -19,44 +19,6 @@ static int puts_(sm_buf *out, const char *s, sm_error *err)
     return put(out, s, strlen(s), err);
 }
 
-/* A JSON string of arbitrary bytes: escapes per RFC 8259; invalid UTF-8 bytes pass through
- * as they are (the text is what the file holds). */
-static int put_string(sm_buf *out, const uint8_t *s, size_t n, sm_error *err)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (sm_buf_append_byte(out, '"', err)) {
-        return SM_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t len = 2;
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-        } else if (c == '\n') {
-            esc[1] = 'n';
-        } else if (c == '\r') {
-            esc[1] = 'r';
-        } else if (c == '\t') {
-            esc[1] = 't';
-        } else if (c < 0x20) {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
-        } else {
-            if (sm_buf_append_byte(out, c, err)) {
-                return SM_ERR_NOMEM;
-            }
-            continue;
-        }
-        if (put(out, esc, len, err)) {
-            return SM_ERR_NOMEM;
-        }
-    }
-    return sm_buf_append_byte(out, '"', err);
-}
-
 static int put_base64(sm_buf *out, const uint8_t *s, size_t n, sm_error *err)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -145,7 +107,7 @@ static int put_timestamp(sm_buf *out, int64_t v, bool micros, sm_error *err)
     size_t n = sm_format_iso8601_ms(ms, tmp + 1, sizeof tmp - 8);
     tmp[0] = '"';
     if (n == 0) {
-        return put_string(out, (const uint8_t *)"out of range", 12, err);
+        return sm_buf_append_json_string(out, (const uint8_t *)"out of range", 12, err);
     }
     if (micros) { /* replace "Z" by the three more digits and "Z" */
         int64_t us = v - ms * 1000;
@@ -192,8 +154,8 @@ int json_value_append(const sm_column *c, int64_t i, sm_buf *out, sm_error *err)
     }
     case SM_STRING:
     case SM_JSON:
-        return put_string(out, c->data + c->offsets[i], (size_t)(c->offsets[i + 1] - c->offsets[i]),
-                          err);
+        return sm_buf_append_json_string(out, c->data + c->offsets[i],
+                                         (size_t)(c->offsets[i + 1] - c->offsets[i]), err);
     case SM_BINARY:
         return put_base64(out, c->data + c->offsets[i], (size_t)(c->offsets[i + 1] - c->offsets[i]),
                           err);
@@ -218,7 +180,7 @@ int json_value_append(const sm_column *c, int64_t i, sm_buf *out, sm_error *err)
         for (int k = 0; k < f->n_children; k++) {
             const char *name = f->children[k]->name;
             if ((k && sm_buf_append_byte(out, ',', err)) ||
-                put_string(out, (const uint8_t *)name, strlen(name), err) ||
+                sm_buf_append_json_string(out, (const uint8_t *)name, strlen(name), err) ||
                 sm_buf_append_byte(out, ':', err) ||
                 json_value_append(c->children[k], i, out, err)) {
                 return SM_ERR_NOMEM;
@@ -264,7 +226,7 @@ int json_row_append(const sm_column *batch, int64_t i, sm_buf *out, sm_error *er
     for (int k = 0; k < f->n_children; k++) {
         const char *name = f->children[k]->name;
         if ((k && sm_buf_append_byte(out, ',', err)) ||
-            put_string(out, (const uint8_t *)name, strlen(name), err) ||
+            sm_buf_append_json_string(out, (const uint8_t *)name, strlen(name), err) ||
             sm_buf_append_byte(out, ':', err) ||
             json_value_append(batch->children[k], i, out, err)) {
             return SM_ERR_NOMEM;
