@@ -16,9 +16,9 @@
  *                does); watermarks (low, high) per partition for lag and available_now.
  *   run_batch    each thread reads its partitions' ranges [start, end) and calls the message
  *                callback in offset order per partition, with the thread's own context (so
- *                decoding goes straight into that thread's column builders, no locking). An
- *                open range (end = -1) reads what arrives until the batch limits or the
- *                deadline close the batch; the range's actual end is reported back. When a
+ *                decoding goes straight into that thread's column builders, no locking). A new
+ *                batch reads until its ranges' ends, the batch limits or the deadline, and
+ *                reports where each range actually ended; a re-run reads exact ranges. When a
  *                thread's in-flight bytes reach its share of the limit, its partitions are
  *                paused (rd_kafka_pause_partitions), not buffered (DESIGN.md contract 4).
  *   offsets      a start offset below the partition's low watermark means records were lost
@@ -107,6 +107,7 @@ typedef struct sm_kafka_msg {
  * through its context). */
 typedef int (*sm_msg_fn)(void *thread_ctx, const sm_kafka_msg *m);
 
+/* Limits of a new batch (a re-run passes none). */
 typedef struct sm_batch_limits {
     int64_t max_records; /* over all ranges; 0: none */
     int64_t max_bytes;   /* key + value bytes over all ranges; 0: none */
@@ -114,12 +115,15 @@ typedef struct sm_batch_limits {
 } sm_batch_limits;
 
 /*
- * Reads the ranges: every closed range to its end (a closed range ignores the limits: it is a
- * re-run of a batch whose offsets are in the checkpoint, and must produce the same records);
- * open ranges until a limit or the deadline is reached or `stop` becomes non-zero. Returns when
- * every range is done; fills next/records/bytes/skipped of each range.
- * Errors: SM_ERR_KAFKA (broker error, data loss with fail_on_data_loss), SM_ERR_TIMEOUT (a
- * closed range could not be completed: the records are gone or the cluster is unreachable),
+ * Reads the ranges. With `limits` NULL, every range must be closed and is read exactly to its
+ * end: a re-run of a batch whose offsets are in the checkpoint, which must produce the same
+ * records. With limits, each range stops at its end when it has one (end >= 0: available_now
+ * caps ranges at the high watermarks seen at start) and all stop when a limit or the deadline is
+ * reached or `stop` becomes non-zero — the engine then records [start, next) of every range in
+ * the checkpoint before writing anything. Returns when every range is done; fills
+ * next/records/bytes/skipped of each range.
+ * Errors: SM_ERR_KAFKA (broker error, data loss with fail_on_data_loss), SM_ERR_TIMEOUT (an
+ * exact range could not be completed: the records are gone or the cluster is unreachable),
  * SM_ERR_INTERRUPTED (`stop` or a callback asked to stop).
  */
 int sm_consumer_run_batch(sm_consumer *c, sm_range *ranges, int n, const sm_batch_limits *limits,
