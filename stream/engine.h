@@ -1,0 +1,103 @@
+/*
+ * The micro-batch engine: Kafka → bronze and dead-letter Delta tables, exactly once
+ * (DESIGN.md "The flow of one micro-batch", contract 1). `smelter run` is a loop around it.
+ *
+ * One batch N:
+ *   1. plan     sm_ckpt_plan: if offsets/N exists without commits/N, batch N is re-run over
+ *               exactly the ranges and with the batch timestamp recorded there; otherwise a new
+ *               batch N = last committed + 1 starts where the last one ended (partitions seen for
+ *               the first time start at source.kafka.starting_offsets).
+ *   2. read     the consumer threads (ingest/consumer.h) read the ranges and decode each message
+ *               straight into their own column builders: a bronze row (the .avsc fields + the
+ *               metadata columns below) or, when it cannot be decoded, a dead-letter row with the
+ *               raw bytes and the reason. A new batch closes at the trigger: interval elapsed,
+ *               max_records_per_trigger / max_bytes_per_trigger reached (the bound on memory:
+ *               consumers pause, never buffer past it), or, with available_now, the high
+ *               watermarks seen at start (then as many batches as the limits need, then exit).
+ *   3. offsets  offsets/N records the ranges actually read [start, next), the batch timestamp,
+ *               the watermark and the pipeline's config hash — durably, before any output.
+ *   4. tables   for each table (bronze, then the dead-letter table when it has rows or exists):
+ *               if its log already holds txn(appId = query id) >= N the table is skipped (the
+ *               batch reached it before a crash); otherwise Parquet files are written (split at
+ *               target_file_size, into the partition directory) and committed as one Delta
+ *               commit with txn(query id, N), operation "STREAMING UPDATE",
+ *               operationParameters {outputMode: Append, queryId, epochId: N}. Tables are
+ *               created on first use.
+ *   5. commit   commits/N, then the Kafka group offsets (for lag tools only), then checkpoint
+ *               entries older than checkpoint.retention_batches are purged.
+ * A crash anywhere is safe: before 3 nothing was recorded and the batch is read again from the
+ * same starts; after 3 the re-run reads the same ranges and makes identical rows, and step 4
+ * skips tables that already have the batch.
+ *
+ * Bronze metadata columns (DESIGN.md "Names and conventions"): _ingestion_timestamp
+ * (timestamp, the batch timestamp of offsets/N), _ingestion_date (date, of that timestamp, UTC;
+ * the default partition column), _batch_id (long), _source_system (string: the topic),
+ * _kafka_partition (int), _kafka_offset (long), _kafka_timestamp (timestamp),
+ * _kafka_key (binary, as Spark's Kafka source gives it).
+ * Dead-letter table `<pipeline>_dead_letter` (partitioned by _ingestion_date): topic,
+ * partition, offset, kafka_timestamp, key (binary), value (binary: the raw payload), reason
+ * (string), error_offset (int: byte position in the payload, -1 when none), _batch_id,
+ * _ingestion_timestamp, _ingestion_date.
+ *
+ * Signals: the first SIGINT/SIGTERM (`*opts->stop` becomes 1) stops taking new data: a batch
+ * still reading closes early and is committed; the engine returns SM_OK. A second one
+ * (`*stop` >= 2) abandons the batch at once (SM_ERR_INTERRUPTED); the checkpoint keeps it safe.
+ *
+ * Testing hook: the environment variable SMELTER_CRASH_AT="<step>[:<batch>]" makes the process
+ * _exit(137) at that protocol step — after_read, after_offsets, after_files:<table>,
+ * after_commit:<table>, after_commits — so the crash tests can stop it between any two steps.
+ *
+ * @thread the engine's calls from one thread; it runs the consumer threads itself.
+ */
+#ifndef SM_STREAM_ENGINE_H
+#define SM_STREAM_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "stream/pipeline.h"
+
+typedef struct sm_engine sm_engine;
+
+/* What one batch did, for progress lines, logs and tests. */
+typedef struct sm_batch_report {
+    int64_t batch_id;
+    bool rerun;
+    int64_t batch_timestamp_ms;
+    int64_t records;      /* consumed */
+    int64_t bytes;        /* key + value bytes consumed */
+    int64_t bronze_rows;  /* records decoded into bronze */
+    int64_t dead_letters; /* records that went to the dead-letter table */
+    int64_t files;        /* data files written over all tables */
+    int64_t lag;          /* records behind the high watermarks after the batch */
+    int64_t duration_ms;
+} sm_batch_report;
+
+typedef void (*sm_batch_fn)(const sm_batch_report *r, void *ctx);
+
+typedef struct sm_engine_opts {
+    volatile const sig_atomic_t *stop; /* 1: finish cleanly; 2: abandon now. May be NULL. */
+    bool available_now;                /* overrides the pipeline's trigger when true */
+    int64_t max_batches;               /* stop after this many batches (0: no limit; tests) */
+    sm_batch_fn on_batch;              /* called after each committed batch; may be NULL */
+    void *ctx;
+} sm_engine_opts;
+
+/* Opens the checkpoint (creating it), loads the schema, connects the consumer. Errors name the
+ * file, table or topic: a corrupt or foreign checkpoint, a schema that does not load, a
+ * checkpoint written with a different config hash for a re-run batch (SM_ERR_USAGE: the batch
+ * must be re-run with the configuration it was read with). */
+int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine **out,
+                   sm_error *err);
+
+/* Runs batches until stopped, until available_now has caught up, or until max_batches. */
+int sm_engine_run(sm_engine *e, sm_error *err);
+
+/* Totals since open (records, bronze rows, dead letters, batches in batch_id = count). */
+void sm_engine_totals(const sm_engine *e, sm_batch_report *out);
+
+void sm_engine_close(sm_engine *e); /* accepts NULL */
+
+#endif
