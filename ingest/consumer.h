@@ -18,9 +18,12 @@
  *                callback in offset order per partition, with the thread's own context (so
  *                decoding goes straight into that thread's column builders, no locking). A new
  *                batch reads until its ranges' ends, the batch limits or the deadline, and
- *                reports where each range actually ended; a re-run reads exact ranges. When a
- *                thread's in-flight bytes reach its share of the limit, its partitions are
- *                paused (rd_kafka_pause_partitions), not buffered (DESIGN.md contract 4).
+ *                reports where each range actually ended; a re-run reads exact ranges.
+ *                Messages go from librdkafka's buffers straight into the callback, so what is
+ *                in flight is librdkafka's prefetch: it is bounded per partition
+ *                (conf.prefetch_bytes shared over the partitions), and a partition whose
+ *                prefetch is full is not fetched until its thread reads on, however slow the
+ *                callback: paused, not buffered (DESIGN.md contract 4).
  *   offsets      a start offset below the partition's low watermark means records were lost
  *                to retention: with fail_on_data_loss the batch fails (SM_ERR_KAFKA naming the
  *                topic, partition, wanted and earliest offsets); without it the range starts at
@@ -51,6 +54,8 @@ typedef struct sm_consumer_conf {
     int threads;             /* consumer threads; 0: the number of online CPUs */
     bool fail_on_data_loss;  /* default true */
     int64_t timeout_ms;      /* metadata and watermark queries; 0: 10 s */
+    int64_t prefetch_bytes;  /* records fetched ahead, over all partitions; 0: 64 MiB (each
+                                partition gets at least 96 KiB) */
 } sm_consumer_conf;
 
 void sm_consumer_conf_default(sm_consumer_conf *c);
@@ -70,7 +75,8 @@ int sm_consumer_open(const sm_consumer_conf *conf, sm_consumer **out, sm_error *
 void sm_consumer_close(sm_consumer *c); /* accepts NULL; stops the threads */
 
 /* Re-reads metadata and watermarks. The array is owned by the consumer, valid until the next
- * refresh or close. */
+ * refresh or close. Indices are stable: partitions found later are appended (is_new), so an
+ * index and the thread that owns it never change. */
 int sm_consumer_refresh(sm_consumer *c, const sm_partition_info **parts, int *n, sm_error *err);
 
 /* The first offset whose timestamp is >= ts_ms, per partition (rd_kafka_offsets_for_times):
