@@ -11,5 +11,6 @@ build:
 	cmake -S . -B build >/dev/null && cmake --build build -j
 docs: build
 	build/smelter help --markdown > docs/cli.md
+	build/smelter help --config-markdown > docs/configuration.md
 clean:
 	rm -rf build build-asan

@@ -54,6 +54,68 @@ static int strlist_push(sm_strlist *l, const char *s)
     return 0;
 }
 
+void sm_strmap_free(sm_strmap *m)
+{
+    if (!m) {
+        return;
+    }
+    for (size_t i = 0; i < m->count; i++) {
+        free((char *)m->keys[i]); /* the pair's one allocation: "key\0value\0" */
+    }
+    free(m->keys);
+    free(m->values);
+    m->keys = NULL;
+    m->values = NULL;
+    m->count = 0;
+}
+
+const char *sm_strmap_get(const sm_strmap *m, const char *key)
+{
+    if (!m || !key) {
+        return NULL;
+    }
+    for (size_t i = m->count; i-- > 0;) {
+        if (strcmp(m->keys[i], key) == 0) {
+            return m->values[i];
+        }
+    }
+    return NULL;
+}
+
+/* Appends a copy of "key=value" split at the first '='. -1 on out of memory, -2 when there is
+ * no '=' or the key is empty. Same capacity rule as strlist_push. */
+static int strmap_push(sm_strmap *m, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        return -2;
+    }
+    size_t c = m->count;
+    if (c == 0 || (c >= 4 && (c & (c - 1)) == 0)) {
+        size_t cap = c < 4 ? 4 : c * 2;
+        const char **keys = realloc(m->keys, cap * sizeof *keys);
+        if (!keys) {
+            return -1;
+        }
+        m->keys = keys;
+        const char **values = realloc(m->values, cap * sizeof *values);
+        if (!values) {
+            return -1;
+        }
+        m->values = values;
+    }
+    char *copy = strdup(kv);
+    if (!copy) {
+        return -1;
+    }
+    size_t klen = (size_t)(eq - kv);
+    copy[klen] = '\0';
+    m->keys[m->count] = copy;
+    m->values[m->count] = copy + klen + 1;
+    m->count++;
+    return 0;
+}
+
 /* --- edit distance ------------------------------------------------------------------------ */
 
 size_t sm_edit_distance(const char *a, const char *b)
@@ -132,6 +194,8 @@ static const char *metavar(const sm_opt *opt, char *buf, size_t n)
         return "DURATION";
     case SM_OPT_LIST:
         return "VALUE";
+    case SM_OPT_MAP:
+        return "KEY=VALUE";
     case SM_OPT_STRING:
     case SM_OPT_ENUM:
         break;
@@ -425,6 +489,16 @@ int sm_opt_set(const sm_opt *opt, void *conf, const char *value, sm_error *err)
             return sm_error_set(err, SM_ERR_NOMEM, "--%s: out of memory", opt->name);
         }
         return SM_OK;
+    case SM_OPT_MAP: {
+        int rc = strmap_push(field, value);
+        if (rc == -2) {
+            return sm_error_set(err, SM_ERR_USAGE, "--%s: '%s' is not KEY=VALUE", opt->name, value);
+        }
+        if (rc != 0) {
+            return sm_error_set(err, SM_ERR_NOMEM, "--%s: out of memory", opt->name);
+        }
+        return SM_OK;
+    }
     }
     return sm_error_set(err, SM_ERR_INTERNAL, "--%s: unknown option type %d", opt->name,
                         (int)opt->type);
@@ -457,6 +531,9 @@ static void set_zero(const sm_opt *opt, void *conf)
         break;
     case SM_OPT_LIST:
         *(sm_strlist *)field = (sm_strlist){NULL, 0};
+        break;
+    case SM_OPT_MAP:
+        *(sm_strmap *)field = (sm_strmap){NULL, NULL, 0};
         break;
     }
 }
@@ -551,6 +628,9 @@ static int apply(parse_state *st, const sm_opt *opt, size_t index, const char *v
 {
     if (opt->type == SM_OPT_LIST && !st->seen[index]) {
         ((sm_strlist *)field_of(opt, st->conf))->count = 0;
+    }
+    if (opt->type == SM_OPT_MAP && !st->seen[index]) {
+        sm_strmap_free(field_of(opt, st->conf)); /* the default's pairs */
     }
     st->seen[index] = true;
     return sm_opt_set(opt, st->conf, value, err);
@@ -685,7 +765,7 @@ static char *help_text(const sm_opt *opt)
     if (opt->type == SM_OPT_ENUM && opt->choices) {
         len += (size_t)snprintf(notes + len, sizeof notes - len, "one of %s", opt->choices);
     }
-    if (opt->type == SM_OPT_LIST && len < sizeof notes) {
+    if ((opt->type == SM_OPT_LIST || opt->type == SM_OPT_MAP) && len < sizeof notes) {
         len += (size_t)snprintf(notes + len, sizeof notes - len, "%srepeatable", len ? "; " : "");
     }
     bool show_def = opt->def != NULL;
@@ -799,8 +879,30 @@ static const char *type_name(sm_opt_type type)
         return "enum";
     case SM_OPT_LIST:
         return "list";
+    case SM_OPT_MAP:
+        return "map";
     }
     return "?";
+}
+
+char *sm_opt_type_text(const sm_opt *opt, char *buf, size_t n)
+{
+    if (!buf || n == 0) {
+        return buf;
+    }
+    if (opt->type == SM_OPT_ENUM && opt->choices) {
+        snprintf(buf, n, "%s: %s", type_name(opt->type), opt->choices);
+    } else if (opt->type == SM_OPT_LIST || opt->type == SM_OPT_MAP) {
+        snprintf(buf, n, "%s (repeatable)", type_name(opt->type));
+    } else if (has_bounds(opt) && opt->type != SM_OPT_BOOL && opt->type != SM_OPT_STRING) {
+        char lo[64], hi[64];
+        format_bound(opt, opt->min, lo, sizeof lo);
+        format_bound(opt, opt->max, hi, sizeof hi);
+        snprintf(buf, n, "%s, %s to %s", type_name(opt->type), lo, hi);
+    } else {
+        snprintf(buf, n, "%s", type_name(opt->type));
+    }
+    return buf;
 }
 
 void sm_opts_print_markdown(FILE *out, const sm_opt *const *tables)
@@ -823,18 +925,8 @@ void sm_opts_print_markdown(FILE *out, const sm_opt *const *tables)
             }
             fputs("` | ", out);
 
-            fputs(type_name(o->type), out);
-            if (o->type == SM_OPT_ENUM && o->choices) {
-                fputs(": ", out);
-                md_cell(out, o->choices);
-            } else if (o->type == SM_OPT_LIST) {
-                fputs(" (repeatable)", out);
-            } else if (has_bounds(o) && o->type != SM_OPT_BOOL && o->type != SM_OPT_STRING) {
-                char lo[64], hi[64];
-                format_bound(o, o->min, lo, sizeof lo);
-                format_bound(o, o->max, hi, sizeof hi);
-                fprintf(out, ", %s to %s", lo, hi);
-            }
+            char type[256];
+            md_cell(out, sm_opt_type_text(o, type, sizeof type));
             fputs(" | ", out);
 
             if (o->def) {

@@ -21,6 +21,8 @@
  *   SM_OPT_DURATION  int64_t    "5s" (core/units.h), milliseconds within [min, max]
  *   SM_OPT_ENUM      int        index of the value in `choices` ("json|avro|protobuf")
  *   SM_OPT_LIST      sm_strlist repeatable; each occurrence appends (e.g. -X key=value)
+ *   SM_OPT_MAP       sm_strmap  repeatable "KEY=VALUE"; each occurrence appends a pair, in order
+ *                               (config files fill it from a YAML map instead)
  */
 #ifndef SM_CORE_OPTIONS_H
 #define SM_CORE_OPTIONS_H
@@ -41,6 +43,7 @@ typedef enum sm_opt_type {
     SM_OPT_DURATION,
     SM_OPT_ENUM,
     SM_OPT_LIST,
+    SM_OPT_MAP, /* added last: existing tables keep their meaning */
 } sm_opt_type;
 
 typedef struct sm_opt {
@@ -69,6 +72,19 @@ typedef struct sm_strlist {
 
 void sm_strlist_free(sm_strlist *l); /* frees the array, not the strings */
 
+/* Ordered string pairs (SM_OPT_MAP): keys[i] → values[i]; a key given twice keeps both pairs,
+ * the later one wins for sm_strmap_get. Filled by sm_opt_set, each pair is one malloc'ed copy
+ * that sm_strmap_free releases. Maps built elsewhere (the pipeline loader puts its maps in an
+ * arena) are freed with their owner, never with sm_strmap_free. */
+typedef struct sm_strmap {
+    const char **keys;
+    const char **values;
+    size_t count;
+} sm_strmap;
+
+void sm_strmap_free(sm_strmap *m);                              /* for maps filled by sm_opt_set */
+const char *sm_strmap_get(const sm_strmap *m, const char *key); /* last pair with key, or NULL */
+
 /*
  * Applies every default of `table` to `conf`, then parses argv[0..argc) (argv[0] is the first
  * flag, not the program). Accepts "--name value", "--name=value", "-n value", "--" ending
@@ -87,6 +103,10 @@ int sm_opt_set(const sm_opt *opt, void *conf, const char *value, sm_error *err);
 /* Prints the flags of `tables` as --help shows them: "  -n, --count N   messages to produce
  * (default 10000)", wrapped at 100 columns. */
 void sm_opts_print_help(FILE *out, const sm_opt *const *tables);
+
+/* The type as the reference shows it: "size, 1MB to 1TB", "enum: json|avro|protobuf",
+ * "list (repeatable)". Writes at most n bytes; returns buf. */
+char *sm_opt_type_text(const sm_opt *opt, char *buf, size_t n);
 
 /* Prints the flags as a Markdown table (docs/). */
 void sm_opts_print_markdown(FILE *out, const sm_opt *const *tables);

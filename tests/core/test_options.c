@@ -658,6 +658,49 @@ static void test_options_markdown_table(void)
     free(md);
 }
 
+/* SM_OPT_MAP: repeatable KEY=VALUE pairs, in order; the first flag replaces the default. */
+static void test_options_map_collects_key_value_pairs(void)
+{
+    typedef struct mconf {
+        sm_strmap props;
+    } mconf;
+    static const sm_opt map_opts[] = {
+        {"prop", 'X', SM_OPT_MAP, offsetof(mconf, props), "acks=all", SM_NO_BOUNDS, NULL, NULL,
+         "librdkafka property"},
+        SM_OPT_END,
+    };
+    const sm_opt *const map_tables[] = {map_opts, NULL};
+    mconf c;
+    sm_error err;
+    char *args[] = {"-X", "linger.ms=5", "--prop=client.id=a=b", "-X", "linger.ms=7"};
+    memset(&c, 0, sizeof c);
+    CU_ASSERT_EQUAL_FATAL(sm_opts_parse(map_tables, &c, 5, args, NULL, &err), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(c.props.count, 3);
+    CU_ASSERT_STRING_EQUAL(c.props.keys[0], "linger.ms");
+    CU_ASSERT_STRING_EQUAL(c.props.values[0], "5");
+    CU_ASSERT_STRING_EQUAL(c.props.keys[1], "client.id");
+    CU_ASSERT_STRING_EQUAL(c.props.values[1], "a=b");                  /* split at the first '=' */
+    CU_ASSERT_STRING_EQUAL(sm_strmap_get(&c.props, "linger.ms"), "7"); /* the last one wins */
+    CU_ASSERT_PTR_NULL(sm_strmap_get(&c.props, "acks"));               /* default replaced */
+    sm_strmap_free(&c.props);
+    CU_ASSERT_EQUAL(c.props.count, 0);
+
+    CU_ASSERT_EQUAL_FATAL(sm_opts_parse(map_tables, &c, 0, NULL, NULL, &err), SM_OK);
+    CU_ASSERT_STRING_EQUAL(sm_strmap_get(&c.props, "acks"), "all");
+    sm_strmap_free(&c.props);
+
+    char *bad[] = {"-X", "novalue"};
+    CU_ASSERT_EQUAL(sm_opts_parse(map_tables, &c, 2, bad, NULL, &err), SM_ERR_USAGE);
+    CU_ASSERT_STRING_EQUAL(err.msg, "--prop: 'novalue' is not KEY=VALUE");
+    sm_strmap_free(&c.props);
+    char *empty_key[] = {"-X", "=v"};
+    CU_ASSERT_EQUAL(sm_opts_parse(map_tables, &c, 2, empty_key, NULL, &err), SM_ERR_USAGE);
+    sm_strmap_free(&c.props);
+
+    char type[64];
+    CU_ASSERT_STRING_EQUAL(sm_opt_type_text(&map_opts[0], type, sizeof type), "map (repeatable)");
+}
+
 static CU_TestInfo tests[] = {
     {"defaults go through the parser", test_options_defaults_go_through_the_parser},
     {"every type parses", test_options_every_type_parses},
@@ -684,6 +727,7 @@ static CU_TestInfo tests[] = {
      test_options_help_wraps_long_descriptions_at_100_columns},
     {"help derives metavars from types", test_options_help_derives_metavars_from_types},
     {"markdown table", test_options_markdown_table},
+    {"map collects KEY=VALUE pairs", test_options_map_collects_key_value_pairs},
     CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,740 @@
+/*
+ * Tests of stream/pipeline.c: the example pipeline loads with the values it says, every bad
+ * file in tests/stream/configs/ fails with its message at its line, the configuration hash moves
+ * only when the table contents would, `smelter validate` exit codes, and docs/configuration.md
+ * is what the option table prints.
+ *
+ * A bad file says what it expects in its first lines:
+ *   # env: prod                              (optional: the environment overlay to apply)
+ *   # expect: 12: unknown key 'x' in trigger (the line of the error and a part of its message)
+ */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/durable.h"
+#include "stream/pipeline.h"
+#include "sm_test.h"
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("SMELTER_SOURCE_DIR");
+    return s ? s : ".";
+}
+
+/* Loads `text` as a file named `name` in tests/stream/configs (so relative schemas resolve). */
+static int load_text(const char *text, const char *env, sm_pipeline **p, sm_error *err)
+{
+    char file[4096];
+    snprintf(file, sizeof file, "%s/tests/stream/configs/inline.yaml", src_dir());
+    return sm_pipeline_load_string(file, text, strlen(text), env, NULL, p, err);
+}
+
+static const char minimal_head[] =
+    "pipeline: shop\n"
+    "source:\n"
+    "  kafka: {bootstrap_servers: localhost:9092, topics: [orders]}\n"
+    "  schema: ../../../schemas/orders.avsc\n";
+
+/* minimal_head + extra + a tables section. */
+static int load_with(const char *extra, const char *tables, sm_pipeline **p, sm_error *err)
+{
+    char text[8192];
+    snprintf(text, sizeof text, "%s%s%s", minimal_head, extra,
+             tables ? tables : "tables: {bronze_orders: {}}\n");
+    return load_text(text, NULL, p, err);
+}
+
+/* --- the example -------------------------------------------------------------------------- */
+
+static sm_pipeline *load_example(const char *env)
+{
+    char path[4096];
+    sm_pipeline *p = NULL;
+    sm_error err;
+    snprintf(path, sizeof path, "%s/schemas/examples/ecommerce.yaml", src_dir());
+    if (sm_pipeline_load(path, env, NULL, &p, &err) != SM_OK) {
+        fprintf(stderr, "\n  %s\n", err.msg);
+    }
+    return p;
+}
+
+static void test_pipeline_example_loads_with_its_values(void)
+{
+    unsetenv("SMELTER_LAKE");
+    unsetenv("KAFKA_BOOTSTRAP");
+    sm_pipeline *p = load_example(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(p->name, "ecommerce");
+    CU_ASSERT_STRING_EQUAL(p->lake, "./lake");
+    CU_ASSERT_PTR_NULL(p->env);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.bootstrap_servers, "localhost:9092");
+    CU_ASSERT_EQUAL_FATAL(p->source.kafka.topics.count, 1);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.topics.items[0], "orders");
+    CU_ASSERT_EQUAL(p->source.kafka.starting, SM_PL_START_EARLIEST);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.starting_offsets, "earliest");
+    CU_ASSERT_TRUE(p->source.kafka.fail_on_data_loss);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.group_id, "smelter-ecommerce");
+    CU_ASSERT(p->source.kafka.consumer_threads >= 1);
+    CU_ASSERT_EQUAL(p->source.kafka.consumer_threads, sysconf(_SC_NPROCESSORS_ONLN));
+    CU_ASSERT_EQUAL(p->source.kafka.options.count, 1);
+    CU_ASSERT_STRING_EQUAL(sm_strmap_get(&p->source.kafka.options, "security.protocol"),
+                           "plaintext");
+    CU_ASSERT_EQUAL(p->source.format, SM_PL_FORMAT_JSON);
+    CU_ASSERT_STRING_EQUAL(p->source.schema, "../orders.avsc");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->source.schema_path, "schemas/examples/../orders.avsc"));
+    CU_ASSERT_EQUAL(access(p->source.schema_path, R_OK), 0);
+
+    CU_ASSERT_EQUAL(p->trigger.interval_ms, 5000);
+    CU_ASSERT_FALSE(p->trigger.available_now);
+    CU_ASSERT_EQUAL(p->trigger.max_bytes_per_trigger, 256ULL << 20);
+    CU_ASSERT_EQUAL(p->trigger.max_records_per_trigger, 2000000);
+    CU_ASSERT_EQUAL(p->trigger.max_files_per_trigger, 16);
+    CU_ASSERT_EQUAL(p->trigger.target_file_size, 128ULL << 20);
+    CU_ASSERT_STRING_EQUAL(p->watermark.column, "order_ts");
+    CU_ASSERT_EQUAL(p->watermark.delay_ms, 600000);
+    CU_ASSERT_EQUAL(p->checkpoint.retention_batches, 100);
+    CU_ASSERT_STRING_EQUAL(p->checkpoint.location, "./lake/_checkpoints/ecommerce");
+    CU_ASSERT_STRING_EQUAL(p->dead_letter_table, "ecommerce_dead_letter");
+
+    CU_ASSERT_EQUAL_FATAL(p->n_tables, 3);
+    const sm_pl_table *b = &p->tables[0], *s = &p->tables[1], *g = &p->tables[2];
+    CU_ASSERT_STRING_EQUAL(b->name, "bronze_orders");
+    CU_ASSERT_EQUAL(b->layer, SM_PL_BRONZE);
+    CU_ASSERT_PTR_NULL(b->from);
+    CU_ASSERT_EQUAL(b->from_index, -1);
+    CU_ASSERT_STRING_EQUAL(b->path, "./lake/bronze/bronze_orders");
+    CU_ASSERT_EQUAL_FATAL(b->partition_by.count, 1);
+    CU_ASSERT_STRING_EQUAL(b->partition_by.items[0], "_ingestion_date");
+    CU_ASSERT_EQUAL(b->pos.line, 27);
+    CU_ASSERT_EQUAL(b->pos.col, 3);
+
+    CU_ASSERT_STRING_EQUAL(s->name, "silver_orders");
+    CU_ASSERT_EQUAL(s->layer, SM_PL_SILVER); /* from the name: the file does not say */
+    CU_ASSERT_STRING_EQUAL(s->from, "bronze_orders");
+    CU_ASSERT_EQUAL(s->from_index, 0);
+    CU_ASSERT_STRING_EQUAL(s->path, "./lake/silver/silver_orders");
+    CU_ASSERT_EQUAL(s->partition_by.count, 0);
+    CU_ASSERT_EQUAL_FATAL(s->n_expectations, 3);
+    CU_ASSERT_STRING_EQUAL(s->expectations[0].name, "valid_order_id");
+    CU_ASSERT_STRING_EQUAL(s->expectations[0].expr,
+                           "order_id IS NOT NULL AND length(trim(order_id)) > 0");
+    CU_ASSERT_EQUAL(s->expectations[0].on_violation, SM_PL_DROP);
+    CU_ASSERT_STRING_EQUAL(s->expectations[1].name, "valid_quantity");
+    CU_ASSERT_EQUAL(s->expectations[1].on_violation, SM_PL_DROP);
+    CU_ASSERT_STRING_EQUAL(s->expectations[2].name, "sane_total");
+    CU_ASSERT_STRING_EQUAL(s->expectations[2].expr, "price * quantity <= 100000");
+    CU_ASSERT_EQUAL(s->expectations[2].on_violation, SM_PL_WARN);
+    CU_ASSERT_EQUAL(s->expectations[2].pos.line, 33);
+    CU_ASSERT_EQUAL(s->expectations[2].pos.col, 30);
+    CU_ASSERT_EQUAL_FATAL(s->dedup_keys.count, 1);
+    CU_ASSERT_STRING_EQUAL(s->dedup_keys.items[0], "order_id");
+    CU_ASSERT_STRING_EQUAL(s->quarantine, "silver_orders_quarantine");
+    CU_ASSERT_EQUAL(s->n_aggregates, 0);
+
+    CU_ASSERT_STRING_EQUAL(g->name, "gold_daily_sales");
+    CU_ASSERT_EQUAL(g->layer, SM_PL_GOLD);
+    CU_ASSERT_EQUAL(g->from_index, 1);
+    CU_ASSERT_STRING_EQUAL(g->window_column, "order_ts");
+    CU_ASSERT_EQUAL(g->window_size_ms, 86400000);
+    CU_ASSERT_EQUAL(g->window_slide_ms, 86400000);
+    CU_ASSERT_EQUAL_FATAL(g->group_by.count, 1);
+    CU_ASSERT_STRING_EQUAL(g->group_by.items[0], "category");
+    CU_ASSERT_EQUAL_FATAL(g->n_aggregates, 3);
+    CU_ASSERT_STRING_EQUAL(g->aggregates[0].name, "orders");
+    CU_ASSERT_STRING_EQUAL(g->aggregates[0].expr, "count(*)");
+    CU_ASSERT_STRING_EQUAL(g->aggregates[1].name, "revenue");
+    CU_ASSERT_STRING_EQUAL(g->aggregates[1].expr, "sum(price * quantity)");
+    CU_ASSERT_STRING_EQUAL(g->aggregates[2].name, "avg_price");
+    CU_ASSERT_EQUAL(g->output_mode, SM_PL_APPEND);
+
+    CU_ASSERT_PTR_EQUAL(sm_pipeline_table(p, "silver_orders"), s);
+    CU_ASSERT_PTR_NULL(sm_pipeline_table(p, "silver"));
+    CU_ASSERT_EQUAL(strlen(p->config_hash_hex), 16);
+    CU_ASSERT_EQUAL(sm_pipeline_config_hash(p), p->config_hash);
+    sm_pipeline_free(p);
+}
+
+static void test_pipeline_example_environments_and_variables(void)
+{
+    unsetenv("SMELTER_LAKE");
+    sm_pipeline *base = load_example(NULL);
+    sm_pipeline *prod = load_example("prod");
+    sm_pipeline *dev = load_example("dev");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(prod);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+    CU_ASSERT_STRING_EQUAL(prod->env, "prod");
+    CU_ASSERT_EQUAL(prod->trigger.max_files_per_trigger, 1000);
+    CU_ASSERT_EQUAL(prod->trigger.target_file_size, 256ULL << 20);
+    CU_ASSERT_EQUAL(prod->trigger.max_bytes_per_trigger, 256ULL << 20); /* kept from the base */
+    CU_ASSERT_TRUE(dev->trigger.available_now);
+    CU_ASSERT_EQUAL(dev->trigger.max_bytes_per_trigger, 16ULL << 20);
+    /* triggers do not change what the tables hold: same hash */
+    CU_ASSERT_EQUAL(base->config_hash, prod->config_hash);
+    CU_ASSERT_EQUAL(base->config_hash, dev->config_hash);
+    sm_pipeline_free(base);
+    sm_pipeline_free(prod);
+    sm_pipeline_free(dev);
+
+    setenv("SMELTER_LAKE", "/data/lake", 1);
+    setenv("KAFKA_BOOTSTRAP", "kafka-1:9093", 1);
+    sm_pipeline *p = load_example(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(p->lake, "/data/lake");
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.bootstrap_servers, "kafka-1:9093");
+    CU_ASSERT_STRING_EQUAL(p->tables[2].path, "/data/lake/gold/gold_daily_sales");
+    CU_ASSERT_STRING_EQUAL(p->checkpoint.location, "/data/lake/_checkpoints/ecommerce");
+    sm_pipeline_free(p);
+    unsetenv("SMELTER_LAKE");
+    unsetenv("KAFKA_BOOTSTRAP");
+
+    /* SMELTER_ENV itself is the caller's to read: the loader takes the name */
+    setenv("SMELTER_ENV", "nonsense", 1);
+    p = load_example(NULL);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    sm_pipeline_free(p);
+    unsetenv("SMELTER_ENV");
+}
+
+/* --- bad and good files ------------------------------------------------------------------ */
+
+typedef struct expectation {
+    int line;
+    char env[64];
+    char text[512];
+} expectation;
+
+/* Reads "# env:" and "# expect: L: text" from the head of a bad file. */
+static bool read_expectation(const char *path, expectation *e)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    bool found = false;
+    memset(e, 0, sizeof *e);
+    while (f && fgets(line, sizeof line, f) && line[0] == '#') {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "# env: ", 7) == 0) {
+            snprintf(e->env, sizeof e->env, "%.63s", line + 7);
+        } else if (sscanf(line, "# expect: %d: ", &e->line) == 1) {
+            const char *text = strchr(line + 10, ':') + 2;
+            snprintf(e->text, sizeof e->text, "%s", text);
+            found = true;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return found;
+}
+
+/* The sorted names of configs/<prefix>*.yaml; returns the count. */
+static size_t list_configs(const char *prefix, char names[][128], size_t max)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s/tests/stream/configs' && ls %s*.yaml", src_dir(), prefix);
+    FILE *ls = popen(cmd, "r");
+    size_t n = 0;
+    while (ls && n < max && fgets(names[n], 128, ls)) {
+        names[n][strcspn(names[n], "\n")] = '\0';
+        n++;
+    }
+    if (ls) {
+        pclose(ls);
+    }
+    return n;
+}
+
+static void test_pipeline_bad_files_fail_at_their_line_with_their_message(void)
+{
+    static char names[128][128];
+    size_t n = list_configs("bad_", names, 128);
+    CU_ASSERT(n >= 12); /* the issue asks for a dozen kinds; there are more */
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], want[4200];
+        expectation e;
+        sm_pipeline *p = NULL;
+        sm_error err;
+        snprintf(path, sizeof path, "%s/tests/stream/configs/%s", src_dir(), names[i]);
+        if (!read_expectation(path, &e)) {
+            fprintf(stderr, "\n  %s: no '# expect: LINE: text' line\n", names[i]);
+            CU_FAIL("bad file without expectation");
+            continue;
+        }
+        int rc = sm_pipeline_load(path, e.env[0] ? e.env : NULL, NULL, &p, &err);
+        snprintf(want, sizeof want, "%s:%d:", path, e.line);
+        bool ok = rc == SM_ERR_USAGE && p == NULL && strncmp(err.msg, want, strlen(want)) == 0 &&
+                  strstr(err.msg, e.text) != NULL;
+        if (!ok) {
+            fprintf(stderr, "\n  %s: rc %d\n  got:    %s\n  wanted: %s ... %s\n", names[i], rc,
+                    rc ? err.msg : "(loaded)", want, e.text);
+            CU_FAIL("bad file");
+        }
+        /* one line, no newline inside */
+        CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+        sm_pipeline_free(p);
+    }
+}
+
+static void test_pipeline_good_files_load(void)
+{
+    static char names[32][128];
+    size_t n = list_configs("good_", names, 32);
+    CU_ASSERT(n >= 2);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        sm_pipeline *p = NULL;
+        sm_error err;
+        snprintf(path, sizeof path, "%s/tests/stream/configs/%s", src_dir(), names[i]);
+        if (sm_pipeline_load(path, NULL, NULL, &p, &err) != SM_OK) {
+            fprintf(stderr, "\n  %s: %s\n", names[i], err.msg);
+            CU_FAIL("good file");
+        }
+        sm_pipeline_free(p);
+    }
+}
+
+static void test_pipeline_flow_file_values(void)
+{
+    char path[4096];
+    sm_pipeline *p = NULL;
+    sm_error err;
+    snprintf(path, sizeof path, "%s/tests/stream/configs/good_flow.yaml", src_dir());
+    CU_ASSERT_EQUAL_FATAL(sm_pipeline_load(path, NULL, NULL, &p, &err), SM_OK);
+    CU_ASSERT_EQUAL(p->source.kafka.starting, SM_PL_START_OFFSETS);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.starting_offsets_json,
+                           "{\"orders\":{\"0\":42,\"1\":-2}}");
+    CU_ASSERT_FALSE(p->source.kafka.fail_on_data_loss);
+    CU_ASSERT_EQUAL(p->source.kafka.consumer_threads, 3);
+    CU_ASSERT_EQUAL(p->source.kafka.options.count, 2);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.options.keys[1], "fetch.max.bytes");
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.options.values[1], "1048576");
+    CU_ASSERT_EQUAL(p->source.format, SM_PL_FORMAT_AVRO);
+    CU_ASSERT_TRUE(p->trigger.available_now);
+    CU_ASSERT_EQUAL(p->trigger.max_records_per_trigger, 1000000);
+    CU_ASSERT_EQUAL(p->watermark.delay_ms, 60000);
+    CU_ASSERT_STRING_EQUAL(p->checkpoint.location, "/tmp/flow-ckpt");
+    CU_ASSERT_EQUAL(p->checkpoint.retention_batches, 7);
+    CU_ASSERT_EQUAL_FATAL(p->n_tables, 3);
+    /* layers from the shape: no from → bronze, aggregates → gold, else silver */
+    CU_ASSERT_EQUAL(p->tables[0].layer, SM_PL_BRONZE);
+    CU_ASSERT_EQUAL(p->tables[0].partition_by.count, 0); /* [] turns the default off */
+    CU_ASSERT_EQUAL(p->tables[1].layer, SM_PL_SILVER);
+    CU_ASSERT_EQUAL(p->tables[2].layer, SM_PL_GOLD);
+    /* the shorthand expectation is a warn rule */
+    CU_ASSERT_EQUAL_FATAL(p->tables[1].n_expectations, 2);
+    CU_ASSERT_STRING_EQUAL(p->tables[1].expectations[0].expr, "order_id IS NOT NULL");
+    CU_ASSERT_EQUAL(p->tables[1].expectations[0].on_violation, SM_PL_WARN);
+    CU_ASSERT_EQUAL(p->tables[1].expectations[1].on_violation, SM_PL_FAIL);
+    CU_ASSERT_EQUAL(p->tables[2].window_slide_ms, 60000);
+    CU_ASSERT_EQUAL(p->tables[2].window_size_ms, 600000);
+    sm_pipeline_free(p);
+}
+
+static void test_pipeline_starting_offsets_forms(void)
+{
+    static const struct {
+        const char *value;
+        int kind;
+        int64_t ts;
+    } cases[] = {
+        {"latest", SM_PL_START_LATEST, 0},
+        {"EARLIEST", SM_PL_START_EARLIEST, 0},
+        {"1700000000000", SM_PL_START_TIMESTAMP, 1700000000000LL},
+        {"2023-11-14T22:13:20Z", SM_PL_START_TIMESTAMP, 1700000000000LL},
+        {"'{\"orders\": {\"3\": 7}}'", SM_PL_START_OFFSETS, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        sm_pipeline *p = NULL;
+        sm_error err;
+        snprintf(text, sizeof text,
+                 "pipeline: shop\nsource:\n  kafka:\n    bootstrap_servers: k:1\n    topics: "
+                 "[orders]\n    starting_offsets: %s\n  schema: ../../../schemas/orders.avsc\n"
+                 "tables: {bronze_orders: }\n",
+                 cases[i].value);
+        if (load_text(text, NULL, &p, &err) != SM_OK) {
+            fprintf(stderr, "\n  %s: %s\n", cases[i].value, err.msg);
+            CU_FAIL("starting_offsets");
+            continue;
+        }
+        CU_ASSERT_EQUAL(p->source.kafka.starting, cases[i].kind);
+        if (cases[i].kind == SM_PL_START_TIMESTAMP) {
+            CU_ASSERT_EQUAL(p->source.kafka.starting_timestamp_ms, cases[i].ts);
+        }
+        if (cases[i].kind == SM_PL_START_OFFSETS) {
+            CU_ASSERT_STRING_EQUAL(p->source.kafka.starting_offsets_json, "{\"orders\":{\"3\":7}}");
+        }
+        sm_pipeline_free(p);
+    }
+    static const char *const bad[] = {
+        "'{\"orders\": 5}'", "'{\"orders\": {\"x\": 1}}'", "'{\"orders\": {\"0\": -3}}'",
+        "'{not json'",       "{orders: {0: [1]}}",         "[earliest]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[1024];
+        sm_pipeline *p = NULL;
+        sm_error err;
+        snprintf(text, sizeof text,
+                 "pipeline: shop\nsource:\n  kafka:\n    bootstrap_servers: k:1\n    topics: "
+                 "[orders]\n    starting_offsets: %s\n  schema: ../../../schemas/orders.avsc\n"
+                 "tables: {bronze_orders: }\n",
+                 bad[i]);
+        CU_ASSERT_EQUAL(load_text(text, NULL, &p, &err), SM_ERR_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "inline.yaml:6:"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "source.kafka.starting_offsets"));
+    }
+}
+
+/* --- the hash ------------------------------------------------------------------------------ */
+
+static uint64_t hash_of(const char *extra, const char *tables)
+{
+    sm_pipeline *p = NULL;
+    sm_error err;
+    if (load_with(extra, tables, &p, &err) != SM_OK) {
+        fprintf(stderr, "\n  %s\n", err.msg);
+        CU_FAIL("load for hash");
+        return 0;
+    }
+    uint64_t h = sm_pipeline_config_hash(p);
+    sm_pipeline_free(p);
+    return h;
+}
+
+static void test_pipeline_hash_moves_only_with_table_contents(void)
+{
+    static const char silver[] = "tables:\n"
+                                 "  bronze_orders: {}\n"
+                                 "  silver_orders:\n"
+                                 "    from: bronze_orders\n"
+                                 "    expectations:\n"
+                                 "      a: {expr: \"quantity > 0\"}\n"
+                                 "      b: {expr: \"price > 0\", on_violation: drop}\n";
+    uint64_t h = hash_of("", silver);
+    CU_ASSERT_NOT_EQUAL(h, 0);
+    CU_ASSERT_EQUAL(h, hash_of("", silver)); /* stable */
+
+    /* left out: triggers, connection, threads, paths, retention, starting offsets */
+    CU_ASSERT_EQUAL(h, hash_of("trigger: {interval: 1m, max_bytes_per_trigger: 1GB, "
+                               "available_now: true}\nlake: /elsewhere\n"
+                               "checkpoint: {retention_batches: 5}\n",
+                               silver));
+    CU_ASSERT_EQUAL(h, hash_of("", "tables:\n"
+                                   "  silver_orders:\n"
+                                   "    from: bronze_orders\n"
+                                   "    expectations:\n"
+                                   "      a: \"quantity > 0\"\n"
+                                   "      b: {on_violation: drop, expr: \"price > 0\"}\n"
+                                   "  bronze_orders: {partition_by: [_ingestion_date]}\n"));
+    /* explicit defaults count as absent */
+    CU_ASSERT_EQUAL(h, hash_of("", "tables:\n"
+                                   "  bronze_orders: {layer: bronze}\n"
+                                   "  silver_orders:\n"
+                                   "    layer: silver\n"
+                                   "    from: bronze_orders\n"
+                                   "    expectations:\n"
+                                   "      a: {expr: \"quantity > 0\", on_violation: warn}\n"
+                                   "      b: {expr: \"price > 0\", on_violation: drop}\n"));
+
+    /* in: what the tables hold */
+    CU_ASSERT_NOT_EQUAL(h, hash_of("", "tables:\n"
+                                       "  bronze_orders: {}\n"
+                                       "  silver_orders:\n"
+                                       "    from: bronze_orders\n"
+                                       "    expectations:\n"
+                                       "      a: {expr: \"quantity > 1\"}\n"
+                                       "      b: {expr: \"price > 0\", on_violation: drop}\n"));
+    CU_ASSERT_NOT_EQUAL(h, hash_of("", "tables:\n"
+                                       "  bronze_orders: {}\n"
+                                       "  silver_orders:\n"
+                                       "    from: bronze_orders\n"
+                                       "    expectations:\n"
+                                       "      b: {expr: \"price > 0\", on_violation: drop}\n"
+                                       "      a: {expr: \"quantity > 0\"}\n"));
+    CU_ASSERT_NOT_EQUAL(h, hash_of("  format: avro\n", silver)); /* continues source: */
+    CU_ASSERT_EQUAL(h, hash_of("  format: json\n", silver));
+    CU_ASSERT_NOT_EQUAL(h, hash_of("watermark: {column: order_ts, delay: 1m}\n", silver));
+    CU_ASSERT_NOT_EQUAL(hash_of("watermark: {column: order_ts, delay: 1m}\n", silver),
+                        hash_of("watermark: {column: order_ts, delay: 2m}\n", silver));
+}
+
+/* The hash covers the schema file's content, not its path. */
+static void test_pipeline_hash_follows_schema_content(void)
+{
+    char *dir = sm_test_tmpdir("pipeline-hash");
+    char src[4096], path[4096], cmd[12288];
+    sm_pipeline *a = NULL, *b = NULL, *c = NULL;
+    sm_error err;
+    snprintf(src, sizeof src, "%s/schemas/orders.avsc", src_dir());
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/one.avsc' && cp '%s' '%s/two.avsc'", src, dir, src, dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    const char *fmt =
+        "pipeline: shop\nsource:\n  kafka: {bootstrap_servers: k:1, topics: [orders]}\n"
+        "  schema: %s\ntables: {bronze_orders: }\n";
+    char text[1024];
+    snprintf(path, sizeof path, "%s/p.yaml", dir);
+    snprintf(text, sizeof text, fmt, "one.avsc");
+    CU_ASSERT_EQUAL_FATAL(sm_pipeline_load_string(path, text, strlen(text), NULL, NULL, &a, &err),
+                          SM_OK);
+    snprintf(text, sizeof text, fmt, "two.avsc");
+    CU_ASSERT_EQUAL_FATAL(sm_pipeline_load_string(path, text, strlen(text), NULL, NULL, &b, &err),
+                          SM_OK);
+    CU_ASSERT_EQUAL(a->config_hash, b->config_hash);
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"coupon\"/\"voucher\"/' '%s/two.avsc'", dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(sm_pipeline_load_string(path, text, strlen(text), NULL, NULL, &c, &err),
+                          SM_OK);
+    CU_ASSERT_NOT_EQUAL(a->config_hash, c->config_hash);
+    sm_pipeline_free(a);
+    sm_pipeline_free(b);
+    sm_pipeline_free(c);
+    sm_test_rmtree(dir);
+    free(dir);
+}
+
+/* --- odds and ends -------------------------------------------------------------------------- */
+
+static void test_pipeline_caller_arena_and_effective_json(void)
+{
+    sm_arena *arena = sm_arena_create(0, 0);
+    sm_pipeline *p = NULL;
+    sm_error err;
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%ssource:\n  kafka:\n    bootstrap_servers: k:1\n    topics: [orders]\n"
+             "    options: {sasl.password: hunter2, client.id: x}\n"
+             "  schema: ../../../schemas/orders.avsc\ntables: {bronze_orders: {}}\n",
+             "pipeline: shop\n");
+    char file[4096];
+    snprintf(file, sizeof file, "%s/tests/stream/configs/inline.yaml", src_dir());
+    CU_ASSERT_EQUAL_FATAL(sm_pipeline_load_string(file, text, strlen(text), NULL, arena, &p, &err),
+                          SM_OK);
+    CU_ASSERT_PTR_NULL(p->own_arena);
+    char *json = sm_pipeline_effective_json(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    json_t *j = json_loads(json, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(j, "trigger"), "max_bytes_per_trigger")),
+        "256MB");
+    json_t *opts =
+        json_object_get(json_object_get(json_object_get(j, "source"), "kafka"), "options");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(opts, "sasl.password")), "***");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(opts, "client.id")), "x");
+    CU_ASSERT_PTR_NULL(strstr(json, "hunter2"));
+    /* the password is still there for librdkafka */
+    CU_ASSERT_STRING_EQUAL(sm_strmap_get(&p->source.kafka.options, "sasl.password"), "hunter2");
+    json_decref(j);
+    free(json);
+    sm_pipeline_free(p); /* does not free the caller's arena */
+    sm_arena_destroy(arena);
+    sm_pipeline_free(NULL);
+}
+
+static void test_pipeline_every_declared_default_applies(void)
+{
+    sm_pipeline *p = NULL;
+    sm_error err;
+    CU_ASSERT_EQUAL_FATAL(load_with("", NULL, &p, &err), SM_OK);
+    CU_ASSERT_STRING_EQUAL(p->lake, "./lake");
+    CU_ASSERT_EQUAL(p->source.format, SM_PL_FORMAT_JSON);
+    CU_ASSERT_STRING_EQUAL(p->source.kafka.starting_offsets, "earliest");
+    CU_ASSERT_TRUE(p->source.kafka.fail_on_data_loss);
+    CU_ASSERT_EQUAL(p->trigger.interval_ms, 5000);
+    CU_ASSERT_FALSE(p->trigger.available_now);
+    CU_ASSERT_EQUAL(p->trigger.max_bytes_per_trigger, 256ULL << 20);
+    CU_ASSERT_EQUAL(p->trigger.max_records_per_trigger, 0);
+    CU_ASSERT_EQUAL(p->trigger.max_files_per_trigger, 0);
+    CU_ASSERT_EQUAL(p->trigger.target_file_size, 128ULL << 20);
+    CU_ASSERT_PTR_NULL(p->watermark.column);
+    CU_ASSERT_EQUAL(p->checkpoint.retention_batches, 100);
+    CU_ASSERT_EQUAL(p->source.kafka.options.count, 0);
+    sm_pipeline_free(p);
+}
+
+/* Cut the example at every byte and flip bytes at random: each load fails cleanly or loads;
+ * nothing crashes or leaks (the ASan build checks). */
+static void test_pipeline_mangled_files_never_crash(void)
+{
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/schemas/examples/ecommerce.yaml", src_dir());
+    CU_ASSERT_EQUAL_FATAL(sm_read_file(path, 1 << 20, &text, &len, NULL), SM_OK);
+    char file[4096];
+    snprintf(file, sizeof file, "%s/schemas/examples/mangled.yaml", src_dir());
+    int ok = 0, failed = 0;
+    for (size_t cut = 0; cut <= len; cut += 3) {
+        sm_pipeline *p = NULL;
+        sm_error err;
+        int rc = sm_pipeline_load_string(file, text, cut, NULL, NULL, &p, &err);
+        rc == SM_OK ? ok++ : failed++;
+        if (rc != SM_OK) {
+            CU_ASSERT(rc == SM_ERR_USAGE);
+        }
+        sm_pipeline_free(p);
+    }
+    char *copy = malloc(len + 1);
+    uint64_t x = 42;
+    static const char noise[] = "{}[]:,-#&*!|>'\"%@` \n\t${}0a~.";
+    for (int round = 0; round < 1500; round++) {
+        memcpy(copy, text, len);
+        for (int k = 0; k < 3; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            copy[(x >> 33) % len] = noise[(x >> 20) % (sizeof noise - 1)];
+        }
+        sm_pipeline *p = NULL;
+        sm_error err;
+        int rc = sm_pipeline_load_string(file, copy, len, "prod", NULL, &p, &err);
+        rc == SM_OK ? ok++ : failed++;
+        sm_pipeline_free(p);
+    }
+    free(copy);
+    free(text);
+    CU_ASSERT(ok > 0);
+    CU_ASSERT(failed > 0);
+}
+
+/* --- the command and the docs --------------------------------------------------------------- */
+
+typedef struct run_result {
+    int status;
+    char out[65536];
+    char err[8192];
+} run_result;
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    buf[len] = '\0';
+}
+
+/* Runs "[env] $SMELTER_BIN args" in the source directory. */
+static void run(run_result *r, const char *env, const char *args)
+{
+    static char *tmp;
+    char cmd[16384], out[4096], err[4096];
+    const char *bin = getenv("SMELTER_BIN");
+    if (!tmp) {
+        tmp = sm_test_tmpdir("pipeline-cli");
+    }
+    snprintf(out, sizeof out, "%s/out", tmp);
+    snprintf(err, sizeof err, "%s/err", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && env -u SMELTER_ENV %s '%s' %s >'%s' 2>'%s' </dev/null",
+             src_dir(), env ? env : "", bin ? bin : "smelter", args, out, err);
+    int st = system(cmd);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    slurp(out, r->out, sizeof r->out);
+    slurp(err, r->err, sizeof r->err);
+}
+
+/* The summary is wrapped: compare it as one line. */
+static void flatten(char *s)
+{
+    for (; *s; s++) {
+        *s = *s == '\n' && s[1] ? ' ' : *s;
+    }
+}
+
+static void test_pipeline_validate_command_exit_codes(void)
+{
+    static run_result r;
+    if (!getenv("SMELTER_BIN")) {
+        CU_FAIL("SMELTER_BIN is not set (run through ctest)");
+        return;
+    }
+    run(&r, NULL, "validate schemas/examples/ecommerce.yaml");
+    flatten(r.out);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "schemas/examples/ecommerce.yaml is valid."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "gold_daily_sales (gold, from silver_orders"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "Trigger: every 5s"));
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+
+    run(&r, NULL, "validate schemas/examples/ecommerce.yaml --env prod");
+    flatten(r.out);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "(environment prod)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "1000 files"));
+    run(&r, "SMELTER_ENV=dev", "validate schemas/examples/ecommerce.yaml");
+    flatten(r.out);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "(environment dev)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "available now"));
+    run(&r, "SMELTER_ENV=qa", "validate schemas/examples/ecommerce.yaml");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "unknown environment 'qa'; known: dev, prod"));
+    run(&r, "SMELTER_ENV=qa", "validate schemas/examples/ecommerce.yaml --env prod");
+    CU_ASSERT_EQUAL(r.status, 0); /* the flag wins over the variable */
+
+    run(&r, NULL, "validate tests/stream/configs/bad_unknown_key.yaml");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "tests/stream/configs/bad_unknown_key.yaml:9:3: unknown "
+                                         "key 'max_byte_per_trigger' in trigger; did you mean "
+                                         "'max_bytes_per_trigger'?\n"));
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    run(&r, NULL, "validate no/such/pipeline.yaml");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "no/such/pipeline.yaml"));
+    run(&r, NULL, "validate");
+    CU_ASSERT_EQUAL(r.status, 2);
+    run(&r, NULL, "validate a.yaml b.yaml");
+    CU_ASSERT_EQUAL(r.status, 2);
+
+    run(&r, NULL, "validate schemas/examples/ecommerce.yaml --effective");
+    CU_ASSERT_EQUAL(r.status, 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "pipeline")), "ecommerce");
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(j, "tables")), 3);
+    json_decref(j);
+
+    run(&r, NULL, "validate --help");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--env"));
+    run(&r, NULL, "help config");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "trigger.max_bytes_per_trigger"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "tables.<name>.expectations.<name>.on_violation"));
+}
+
+/* docs/configuration.md is generated from the option table; it must match the binary. */
+static void test_pipeline_reference_doc_is_current(void)
+{
+    static run_result r;
+    static char doc[65536];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/configuration.md", src_dir());
+    slurp(path, doc, sizeof doc);
+    run(&r, NULL, "help --config-markdown");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "| `trigger.max_bytes_per_trigger` |"));
+    if (strcmp(doc, r.out) != 0) {
+        CU_FAIL("docs/configuration.md is stale: run `make docs` (smelter help --config-markdown "
+                "> docs/configuration.md)");
+    }
+}
+
+static CU_TestInfo tests[] = {
+    {"example loads with its values", test_pipeline_example_loads_with_its_values},
+    {"example environments and variables", test_pipeline_example_environments_and_variables},
+    {"bad files fail at their line with their message",
+     test_pipeline_bad_files_fail_at_their_line_with_their_message},
+    {"good files load", test_pipeline_good_files_load},
+    {"flow file values", test_pipeline_flow_file_values},
+    {"starting_offsets forms", test_pipeline_starting_offsets_forms},
+    {"hash moves only with table contents", test_pipeline_hash_moves_only_with_table_contents},
+    {"hash follows the schema's content", test_pipeline_hash_follows_schema_content},
+    {"caller arena and effective JSON", test_pipeline_caller_arena_and_effective_json},
+    {"every declared default applies", test_pipeline_every_declared_default_applies},
+    {"mangled files never crash", test_pipeline_mangled_files_never_crash},
+    {"validate command exit codes", test_pipeline_validate_command_exit_codes},
+    {"reference doc is current", test_pipeline_reference_doc_is_current},
+    CU_TEST_INFO_NULL,
+};
+
+SM_TEST_MAIN("pipeline", tests)
