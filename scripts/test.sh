@@ -35,11 +35,14 @@ CC=clang cmake -S . -B build-fuzz -DSMELTER_FUZZ=ON -DSMELTER_TESTS=OFF -DSMELTE
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$jobs" >/dev/null
 for target in build-fuzz/fuzz_*; do
-    name=$(basename "$target"); name=${name#fuzz_}; name=${name%%_*}
+    name=$(basename "$target"); name=${name#fuzz_}
+    [ -d "tests/fuzz/corpus/$name" ] || name=${name%%_*} # fuzz_parquet_reader: corpus/parquet
+    dict=()
+    [ -f "tests/fuzz/corpus/$name.dict" ] && dict=(-dict="tests/fuzz/corpus/$name.dict")
     scratch=$(mktemp -d)
     echo "== fuzz $(basename "$target") for ${fuzz_seconds}s" >&2
     "$target" -max_total_time="$fuzz_seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
-        -print_final_stats=1 "$scratch" "tests/fuzz/corpus/$name" 2>&1 | tail -12
+        -print_final_stats=1 "${dict[@]}" "$scratch" "tests/fuzz/corpus/$name" 2>&1 | tail -12
     rm -rf "$scratch"
 done
 echo "tests: $n_passed passed, $n_failed failed"

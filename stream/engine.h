@@ -37,7 +37,10 @@
  * Dead-letter table `<pipeline>_dead_letter` (partitioned by _ingestion_date): topic,
  * partition, offset, kafka_timestamp, key (binary), value (binary: the raw payload), reason
  * (string), error_offset (int: byte position in the payload, -1 when none), _batch_id,
- * _ingestion_timestamp, _ingestion_date.
+ * _ingestion_timestamp, _ingestion_date. It is at <lake>/bronze/<pipeline>_dead_letter. Reasons
+ * are "<json reason>: <message>", "null value" (tombstones) and "oversized: ..." for a record
+ * larger than a quarter of a consumer thread's memory bound (stored without its value; the bound
+ * is recorded in offsets/N "extra" as max_record_bytes, so a re-run decides alike).
  *
  * Signals: the first SIGINT/SIGTERM (`*opts->stop` becomes 1) stops taking new data: a batch
  * still reading closes early and is committed; the engine returns SM_OK. A second one
@@ -46,6 +49,8 @@
  * Testing hook: the environment variable SMELTER_CRASH_AT="<step>[:<batch>]" makes the process
  * _exit(137) at that protocol step — after_read, after_offsets, after_files:<table>,
  * after_commit:<table>, after_commits — so the crash tests can stop it between any two steps.
+ * SMELTER_ARENA_LIMIT=<bytes> replaces the per-consumer-thread memory bound (tests use a small
+ * one to make batches close because memory is full rather than at a limit).
  *
  * @thread the engine's calls from one thread; it runs the consumer threads itself.
  */

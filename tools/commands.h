@@ -23,7 +23,9 @@ typedef struct cli_common {
 
 extern const sm_opt cli_common_opts[];
 
-/* Set by SIGINT/SIGTERM in main(); commands stop cleanly when it becomes non-zero. */
+/* Set by SIGINT/SIGTERM in main(); commands stop cleanly when it becomes non-zero. For a
+ * command with stop_levels, a second signal sets it to 2 (abandon the work at hand now) and a
+ * third ends the process; for the others the second signal ends the process at once. */
 extern volatile sig_atomic_t cli_stop;
 
 /* Parses flags with the common table first, configures logging, and handles --help (prints
@@ -42,12 +44,15 @@ typedef struct cli_command {
     const char *usage;   /* the text above the flags in --help */
     const sm_opt *opts;  /* its own flags (the common ones are added) */
     int (*run)(int argc, char **argv);
+    bool stop_levels; /* acts on cli_stop == 2 itself (see cli_stop) */
 } cli_command;
 
 extern const cli_command cli_broker_command;
 extern const cli_command cli_produce_command;
 extern const cli_command cli_parquet_command;
 extern const cli_command cli_table_command;
+extern const cli_command cli_run_command;
+extern const cli_command cli_validate_command;
 
 /* Prints the reference of every command as Markdown (docs/cli.md is this output). */
 void cli_print_markdown(FILE *out, const cli_command *const *commands);

@@ -2,7 +2,8 @@
  * smelter — streaming ingestion from Kafka into Delta Lake tables.
  *
  * main() only dispatches: `smelter <command> [flags]`. Signals are turned into a flag that
- * long-running commands poll (cli_stop); a second Ctrl-C kills the process at once.
+ * long-running commands poll (cli_stop); a second Ctrl-C kills the process at once, except for
+ * commands that abandon their work themselves on it (stop_levels: `run`), which a third kills.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -10,11 +11,21 @@
 
 #include "core/error.h"
 #include "core/options.h"
+#include "stream/pipeline.h"
 #include "tools/commands.h"
 
 static const cli_command *const commands[] = {
-    &cli_broker_command, &cli_produce_command, &cli_parquet_command, &cli_table_command, NULL,
+    &cli_run_command,
+    &cli_broker_command,
+    &cli_produce_command,
+    &cli_parquet_command,
+    &cli_table_command,
+    &cli_validate_command,
+    NULL,
 };
+
+/* Whether the running command acts on cli_stop == 2 (set before its handlers can fire). */
+static volatile sig_atomic_t stop_levels;
 
 static void usage(FILE *out)
 {
@@ -26,15 +37,26 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
     }
     fprintf(out, "  %-10s %s\n", "version", "print the version");
-    fprintf(out, "\n'smelter <command> --help' shows a command's flags.\n"
+    fprintf(out, "\n'smelter <command> --help' shows a command's flags; 'smelter help config' the\n"
+                 "keys of a pipeline file.\n"
                  "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
                  "3 expectation failed, 130 interrupted.\n");
 }
 
+/* The first signal asks to stop cleanly (cli_stop = 1). For a command with stop_levels the
+ * second asks to abandon the work at hand (cli_stop = 2); after that, or after the first for
+ * the other commands, the default action ends the process at once. */
 static void on_signal(int sig)
 {
-    cli_stop = 1;
-    signal(sig, SIG_DFL); /* a second signal ends the process at once */
+    if (cli_stop == 0) {
+        cli_stop = 1;
+        if (stop_levels) {
+            return;
+        }
+    } else {
+        cli_stop = 2;
+    }
+    signal(sig, SIG_DFL);
 }
 
 int main(int argc, char **argv)
@@ -49,6 +71,15 @@ int main(int argc, char **argv)
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
             if (strcmp(argv[2], "--markdown") == 0) {
                 cli_print_markdown(stdout, commands);
+                return SM_EXIT_OK;
+            }
+            /* the pipeline file's keys (docs/configuration.md is the Markdown form) */
+            if (strcmp(argv[2], "config") == 0) {
+                sm_pipeline_print_reference(stdout);
+                return SM_EXIT_OK;
+            }
+            if (strcmp(argv[2], "--config-markdown") == 0) {
+                sm_pipeline_print_markdown(stdout);
                 return SM_EXIT_OK;
             }
             for (const cli_command *const *c = commands; *c; c++) {
@@ -77,6 +108,7 @@ int main(int argc, char **argv)
 
     for (const cli_command *const *c = commands; *c; c++) {
         if (strcmp((*c)->name, name) == 0) {
+            stop_levels = (*c)->stop_levels;
             return (*c)->run(argc - 2, argv + 2);
         }
         names[n++] = (*c)->name;
