@@ -1,5 +1,5 @@
 # The two README commands. Both install what is missing (scripts/setup.sh), then build.
-#   make demo   — the main job on the embedded default (broker, producer, report)
+#   make demo   — the main job on the embedded default (broker, orders with faults, pipeline, tables)
 #   make test   — every test, normal build and ASan+UBSan build
 .PHONY: demo test build docs clean
 demo:

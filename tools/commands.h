@@ -47,6 +47,7 @@ typedef struct cli_command {
     bool stop_levels; /* acts on cli_stop == 2 itself (see cli_stop) */
 } cli_command;
 
+extern const cli_command cli_demo_command;
 extern const cli_command cli_broker_command;
 extern const cli_command cli_produce_command;
 extern const cli_command cli_parquet_command;

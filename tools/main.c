@@ -15,6 +15,7 @@
 #include "tools/commands.h"
 
 static const cli_command *const commands[] = {
+    &cli_demo_command,
     &cli_run_command,
     &cli_broker_command,
     &cli_produce_command,
