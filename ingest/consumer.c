@@ -69,6 +69,8 @@
 
 #define CHUNK              256  /* messages taken from a partition queue per turn */
 #define WAIT_SLICE_MS      50   /* longest sleep between checks of stop, deadline, stall */
+#define FETCH_WAIT_MS      "20" /* fetch.wait.max.ms of the thread handles */
+#define KICK_EVERY_MS      100  /* at most one wake-up of a starved handle this often */
 #define IDLE_SERVE_MS      1000 /* idle threads serve their handle's queues this often */
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_PREFETCH   (INT64_C(64) << 20)
@@ -240,6 +242,12 @@ static int make_handle(sm_consumer *c, int thread, rd_kafka_t **out, sm_error *e
     }
     if (!rc) {
         rc = set_prop(kc, "enable.partition.eof", "true", err);
+    }
+    if (!rc && thread >= 0) {
+        /* A fetch holding only partitions already at their end waits this long at the broker
+         * while partitions behind it are starved (one fetch in flight per broker): keep it
+         * short. Users may override it in options. */
+        rc = set_prop(kc, "fetch.wait.max.ms", FETCH_WAIT_MS, err);
     }
     if (!rc && thread >= 0) {
         snprintf(num, sizeof num, "%" PRId64, c->part_queue_kb);
@@ -860,10 +868,56 @@ static void drain_wake(int fd)
 }
 
 /* Runs the thread's part of a batch. Errors are recorded in the batch. */
+/*
+ * librdkafka 2.0.2 stops fetching a partition whose queue is full and looks at it again only
+ * when its broker thread wakes up, which can take up to fetch.wait.max.ms or a second (2.2
+ * added fetch.queue.backoff.ms for this). A thread that is idle while one of its ranges still
+ * has records to read wakes that broker thread with a watermark query — a cheap request —
+ * at most every KICK_EVERY_MS.
+ */
+static void kick_if_starved(cthread *t, const batch *b, const bool *active, int64_t now_ms,
+                            int64_t *last_kick)
+{
+    const sm_consumer *c = t->c;
+    if (now_ms - *last_kick < KICK_EVERY_MS) {
+        return;
+    }
+    for (int k = 0; k < t->n_mine; k++) {
+        const sm_range *r = &b->ranges[t->mine[k]];
+        const sm_partition_info *p = &c->parts[r->index];
+        int64_t lo, hi;
+        if (!active[k] || (r->end >= 0 ? r->next >= r->end : r->next >= p->high)) {
+            continue;
+        }
+        *last_kick = now_ms;
+        (void)rd_kafka_query_watermark_offsets(t->rk, p->topic, p->partition, &lo, &hi,
+                                               (int)WAIT_SLICE_MS);
+        return;
+    }
+}
+
+/* A new handle knows no topic until its first metadata refresh (up to a second after the
+ * assignment): ask for the pipeline's topics now, so the first fetch does not wait for it.
+ * Failures are harmless here: the refresh comes anyway. */
+static void warm_metadata(const sm_consumer *c, rd_kafka_t *rk)
+{
+    for (int k = 0; k < c->n_topics; k++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, c->topics[k], NULL);
+        if (!rkt) {
+            continue;
+        }
+        if (rd_kafka_metadata(rk, 0, rkt, &md, (int)c->timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+    }
+}
+
 static void thread_run(cthread *t, batch *b)
 {
     sm_consumer *c = t->c;
-    int64_t stall_ms = 3 * c->timeout_ms, last_progress = sm_mono_ns() / 1000000;
+    int64_t stall_ms = 3 * c->timeout_ms, last_progress = sm_mono_ns() / 1000000, last_kick = 0;
     bool *active;
     int n_active = 0, first;
     sm_error e;
@@ -946,6 +1000,7 @@ static void thread_run(cthread *t, batch *b)
             }
             last_progress = now_ms;
         }
+        kick_if_starved(t, b, active, now_ms, &last_kick);
         {
             int64_t wait = WAIT_SLICE_MS;
             struct pollfd pfd = {.fd = t->wake[0], .events = POLLIN};
@@ -1220,6 +1275,7 @@ int sm_consumer_open(const sm_consumer_conf *conf, sm_consumer **out, sm_error *
         if (rc) {
             goto fail;
         }
+        warm_metadata(c, t->rk);
         if (pthread_create(&t->th, NULL, thread_main, t) != 0) {
             rc = sm_error_set(err, SM_ERR_NOMEM, "consumer: cannot start thread %d", i);
             goto fail;

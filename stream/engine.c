@@ -1807,6 +1807,14 @@ static int open_consumer(sm_engine *e, sm_error *err)
     cc.option_values = p->source.kafka.options.values;
     cc.threads = (int)p->source.kafka.consumer_threads;
     cc.fail_on_data_loss = p->source.kafka.fail_on_data_loss;
+    /* records fetched ahead count against the memory bound too: a quarter of the batch's
+     * bytes, within [8 MiB, 64 MiB] */
+    cc.prefetch_bytes = (int64_t)(p->trigger.max_bytes_per_trigger / 4);
+    if (cc.prefetch_bytes < ((int64_t)8 << 20)) {
+        cc.prefetch_bytes = (int64_t)8 << 20;
+    } else if (cc.prefetch_bytes > ((int64_t)64 << 20)) {
+        cc.prefetch_bytes = (int64_t)64 << 20;
+    }
     return sm_consumer_open(&cc, &e->cons, err);
 }
 
