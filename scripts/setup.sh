@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what smelter needs on Debian 12 and is missing: build tools and libraries (apt),
-# and with --test the test-only tools (kcat from apt; DuckDB for Node from npm, in tests/node).
+# and with --test the test-only tools (kcat and time from apt, for tests and bench/; DuckDB for Node from npm, in tests/node).
 # Safe to run again: it only installs what is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ debs=(build-essential cmake pkg-config git
       libbrotli-dev
       libprotobuf-c-dev protobuf-c-compiler libavro-dev libmicrohttpd-dev)
 if [ "$want_test" = 1 ]; then
-    debs+=(libcunit1-dev kcat clang libclang-rt-14-dev)
+    debs+=(libcunit1-dev kcat time clang libclang-rt-14-dev)
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
 fi
 
