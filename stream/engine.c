@@ -1513,6 +1513,18 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         rep->bronze_rows += t->bronze.rows;
         rep->dead_letters += t->dead.rows;
     }
+    for (int i = 0; i < n_ranges; i++) {
+        if (ranges[i].skipped > 0) { /* only with fail_on_data_loss: false */
+            rep->lost += ranges[i].skipped;
+            sm_log_warn(COMPONENT,
+                        "batch %" PRId64 ": kafka topic %s partition %d: %" PRId64
+                        " record(s) from offset %" PRId64
+                        " were deleted by retention before they were read; skipped "
+                        "(fail_on_data_loss: false)",
+                        e->batch_id, parts[ranges[i].index].topic, parts[ranges[i].index].partition,
+                        ranges[i].skipped, ranges[i].start);
+        }
+    }
     if (!rerun && rep->records == 0 && stop_level(e) > 0 && e->has_history) {
         return SM_OK; /* stopping, nothing read: nothing to record */
     }
@@ -1686,6 +1698,7 @@ int sm_engine_run(sm_engine *e, sm_error *err)
         e->totals.bytes += rep.bytes;
         e->totals.bronze_rows += rep.bronze_rows;
         e->totals.dead_letters += rep.dead_letters;
+        e->totals.lost += rep.lost;
         e->totals.files += rep.files;
         e->totals.lag = rep.lag;
         e->totals.duration_ms += rep.duration_ms;

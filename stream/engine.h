@@ -75,6 +75,8 @@ typedef struct sm_batch_report {
     int64_t bytes;        /* key + value bytes consumed */
     int64_t bronze_rows;  /* records decoded into bronze */
     int64_t dead_letters; /* records that went to the dead-letter table */
+    int64_t lost;         /* offsets deleted by retention before they were read and skipped
+                           * (source.kafka.fail_on_data_loss: false; with true the batch fails) */
     int64_t files;        /* data files written over all tables */
     int64_t lag;          /* records behind the high watermarks after the batch */
     int64_t duration_ms;

@@ -81,12 +81,13 @@ static void on_batch(const sm_batch_report *r, void *ctx)
         char ts[32];
         json_t *f;
         sm_format_iso8601_ms(r->batch_timestamp_ms, ts, sizeof ts);
-        f = json_pack("{s:I,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "batch",
+        f = json_pack("{s:I,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "batch",
                       (json_int_t)r->batch_id, "rerun", r->rerun, "batch_timestamp", ts, "records",
                       (json_int_t)r->records, "bytes", (json_int_t)r->bytes, "bronze_rows",
                       (json_int_t)r->bronze_rows, "dead_letters", (json_int_t)r->dead_letters,
-                      "files", (json_int_t)r->files, "lag", (json_int_t)r->lag, "duration_ms",
-                      (json_int_t)r->duration_ms, "records_per_s", rate);
+                      "lost", (json_int_t)r->lost, "files", (json_int_t)r->files, "lag",
+                      (json_int_t)r->lag, "duration_ms", (json_int_t)r->duration_ms,
+                      "records_per_s", rate);
         sm_log_fields(SM_LOG_INFO, "run", f, "batch committed");
         json_decref(f);
     }
@@ -143,10 +144,11 @@ static int cmd_run(int argc, char **argv)
         }
         {
             double el = (double)(sm_mono_ns() - st.t0_ns) / 1e9;
-            json_t *f = json_pack(
-                "{s:I,s:I,s:I,s:I,s:I,s:f}", "batches", (json_int_t)tot.batch_id, "records",
-                (json_int_t)tot.records, "bronze_rows", (json_int_t)tot.bronze_rows, "dead_letters",
-                (json_int_t)tot.dead_letters, "files", (json_int_t)tot.files, "elapsed_s", el);
+            json_t *f = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "batches",
+                                  (json_int_t)tot.batch_id, "records", (json_int_t)tot.records,
+                                  "bronze_rows", (json_int_t)tot.bronze_rows, "dead_letters",
+                                  (json_int_t)tot.dead_letters, "lost", (json_int_t)tot.lost,
+                                  "files", (json_int_t)tot.files, "elapsed_s", el);
             const char *why = rc == SM_ERR_INTERRUPTED ? "batch abandoned"
                               : rc != SM_OK            ? "pipeline failed"
                               : cli_stop               ? "stopped by a signal"
