@@ -51,11 +51,11 @@ typedef struct sm_consumer_conf {
     int n_options;        /* librdkafka properties, passed as they are */
     const char *const *option_keys;
     const char *const *option_values;
-    int threads;             /* consumer threads; 0: the number of online CPUs */
-    bool fail_on_data_loss;  /* default true */
-    int64_t timeout_ms;      /* metadata and watermark queries; 0: 10 s */
-    int64_t prefetch_bytes;  /* records fetched ahead, over all partitions; 0: 64 MiB (each
-                                partition gets at least 96 KiB) */
+    int threads;            /* consumer threads; 0: the number of online CPUs */
+    bool fail_on_data_loss; /* default true */
+    int64_t timeout_ms;     /* metadata and watermark queries; 0: 10 s */
+    int64_t prefetch_bytes; /* records fetched ahead, over all partitions; 0: 64 MiB (each
+                               partition gets at least 96 KiB) */
 } sm_consumer_conf;
 
 void sm_consumer_conf_default(sm_consumer_conf *c);
@@ -64,9 +64,9 @@ void sm_consumer_conf_default(sm_consumer_conf *c);
 typedef struct sm_partition_info {
     const char *topic; /* owned by the consumer, valid until close */
     int32_t partition;
-    int thread;              /* the consumer thread that owns it */
-    int64_t low, high;       /* watermarks at the last refresh: records are [low, high) */
-    bool is_new;             /* appeared in the last refresh (not at open) */
+    int thread;        /* the consumer thread that owns it */
+    int64_t low, high; /* watermarks at the last refresh: records are [low, high) */
+    bool is_new;       /* appeared in the last refresh (not at open) */
 } sm_partition_info;
 
 /* Connects, lists the topics' partitions and queries their watermarks. A topic that does not
@@ -85,9 +85,9 @@ int sm_consumer_offsets_for_time(sm_consumer *c, int64_t ts_ms, int64_t *offsets
 
 /* One partition's part of a batch. */
 typedef struct sm_range {
-    int32_t index;   /* index into the sm_partition_info array of the last refresh */
-    int64_t start;   /* first offset to read */
-    int64_t end;     /* one past the last offset to read; -1: open (read what arrives) */
+    int32_t index; /* index into the sm_partition_info array of the last refresh */
+    int64_t start; /* first offset to read */
+    int64_t end;   /* one past the last offset to read; -1: open (read what arrives) */
     /* filled in by run_batch: */
     int64_t next;    /* one past the last offset read: the range actually read is [start,next) */
     int64_t records; /* messages delivered */

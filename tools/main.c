@@ -15,14 +15,8 @@
 #include "tools/commands.h"
 
 static const cli_command *const commands[] = {
-    &cli_demo_command,
-    &cli_run_command,
-    &cli_broker_command,
-    &cli_produce_command,
-    &cli_parquet_command,
-    &cli_table_command,
-    &cli_validate_command,
-    NULL,
+    &cli_demo_command,    &cli_run_command,   &cli_broker_command,   &cli_produce_command,
+    &cli_parquet_command, &cli_table_command, &cli_validate_command, NULL,
 };
 
 /* Whether the running command acts on cli_stop == 2 (set before its handlers can fire). */
