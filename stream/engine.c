@@ -49,9 +49,10 @@
 #include "storage/column.h"
 #include "storage/delta.h"
 #include "storage/parquet_writer.h"
+#include "stream/bronze.h"
 
 #define COMPONENT        "engine"
-#define PARTITION_COLUMN "_ingestion_date"
+#define PARTITION_COLUMN SM_BRONZE_PARTITION_COLUMN
 #define ARENA_SLACK      ((size_t)16 << 20)
 #define MIN_CHUNK_BYTES  ((int64_t)64 << 10)
 #define IDLE_POLL_MS     100 /* interval 0: how often an idle pipeline looks for new records */
@@ -61,7 +62,16 @@ _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the consumer's stop flag is
 
 /* Metadata columns of a bronze data file, after the .avsc fields (the partition column
  * _ingestion_date is in the table's schema, not in the files, as Spark writes them). */
-enum { M_INGESTION_TS = 0, M_BATCH_ID, M_SOURCE, M_PARTITION, M_OFFSET, M_KAFKA_TS, M_KEY, META_N };
+enum {
+    M_INGESTION_TS = SM_BRONZE_INGESTION_TS,
+    M_BATCH_ID = SM_BRONZE_BATCH_ID,
+    M_SOURCE = SM_BRONZE_SOURCE,
+    M_PARTITION = SM_BRONZE_PARTITION,
+    M_OFFSET = SM_BRONZE_OFFSET,
+    M_KAFKA_TS = SM_BRONZE_KAFKA_TS,
+    M_KEY = SM_BRONZE_KEY,
+    META_N = SM_BRONZE_META_N
+};
 
 /* Columns of a dead-letter data file (the table adds _ingestion_date). */
 enum {
@@ -274,26 +284,6 @@ static void crash_point(const sm_engine *e, const char *step, const char *table)
 
 /* ---- schemas ------------------------------------------------------------------------------- */
 
-static sm_field *meta_field(sm_arena *a, int i)
-{
-    switch (i) {
-    case M_INGESTION_TS:
-        return sm_field_new(a, "_ingestion_timestamp", SM_TIMESTAMP_US, false);
-    case M_BATCH_ID:
-        return sm_field_new(a, "_batch_id", SM_INT64, false);
-    case M_SOURCE:
-        return sm_field_new(a, "_source_system", SM_STRING, false);
-    case M_PARTITION:
-        return sm_field_new(a, "_kafka_partition", SM_INT32, false);
-    case M_OFFSET:
-        return sm_field_new(a, "_kafka_offset", SM_INT64, false);
-    case M_KAFKA_TS:
-        return sm_field_new(a, "_kafka_timestamp", SM_TIMESTAMP_US, true);
-    default:
-        return sm_field_new(a, "_kafka_key", SM_BINARY, true);
-    }
-}
-
 static sm_field *dead_field(sm_arena *a, int i)
 {
     static const struct {
@@ -310,55 +300,24 @@ static sm_field *dead_field(sm_arena *a, int i)
     return sm_field_new(a, cols[i].name, cols[i].type, cols[i].nullable);
 }
 
-/* The bronze file and table schemas (.avsc fields + metadata columns) and the dead-letter ones. */
+/* The bronze file and table schemas (.avsc fields + metadata columns, stream/bronze.h) and the
+ * dead-letter ones. */
 static int build_schemas(sm_engine *e, sm_error *err)
 {
     sm_arena *a = e->arena;
     const sm_field *root = e->avsc->root;
-    int n = root->n_children;
-    sm_field **file = sm_arena_alloc(a, sizeof *file * (size_t)(n + META_N));
-    sm_field **table = sm_arena_alloc(a, sizeof *table * (size_t)(n + META_N + 1));
+    const char *origin = e->p->source.schema_path;
     sm_field **dfile = sm_arena_alloc(a, sizeof *dfile * DEAD_N);
     sm_field **dtable = sm_arena_alloc(a, sizeof *dtable * (DEAD_N + 1));
     sm_field *date = sm_field_new(a, PARTITION_COLUMN, SM_DATE, false);
-    int k = 0;
+    int rc;
 
-    if (!file || !table || !dfile || !dtable || !date) {
+    if (!dfile || !dtable || !date) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < n; i++) {
-        const char *name = root->children[i]->name;
-        if (strcmp(name, PARTITION_COLUMN) == 0) {
-            goto clash;
-        }
-        for (int m = 0; m < META_N; m++) {
-            sm_field *f = meta_field(a, m);
-            if (!f) {
-                return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-            }
-            if (strcmp(f->name, name) == 0) {
-                goto clash;
-            }
-        }
-        file[i] = table[i] = root->children[i];
-        continue;
-    clash:
-        return sm_error_set(err, SM_ERR_USAGE,
-                            "%s: field '%s' has the name of a bronze metadata column; rename it "
-                            "in the schema",
-                            e->p->source.schema_path, name);
-    }
-    k = n;
-    for (int m = 0; m < META_N; m++) {
-        sm_field *f = meta_field(a, m);
-        if (!f) {
-            return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-        }
-        file[n + m] = f;
-        table[k++] = f;
-        if (m == M_INGESTION_TS) {
-            table[k++] = date;
-        }
+    if ((rc = sm_bronze_schema(root, origin, false, a, &e->bronze_file, err)) != SM_OK ||
+        (rc = sm_bronze_schema(root, origin, true, a, &e->bronze_table, err)) != SM_OK) {
+        return rc;
     }
     for (int d = 0; d < DEAD_N; d++) {
         if (!(dfile[d] = dtable[d] = dead_field(a, d))) {
@@ -366,12 +325,10 @@ static int build_schemas(sm_engine *e, sm_error *err)
         }
     }
     dtable[DEAD_N] = date;
-    e->n_avsc_fields = n;
-    e->bronze_file = sm_field_struct(a, "bronze", file, n + META_N, false);
-    e->bronze_table = sm_field_struct(a, "bronze", table, n + META_N + 1, false);
+    e->n_avsc_fields = root->n_children;
     e->dead_file = sm_field_struct(a, "dead_letter", dfile, DEAD_N, false);
     e->dead_table = sm_field_struct(a, "dead_letter", dtable, DEAD_N + 1, false);
-    if (!e->bronze_file || !e->bronze_table || !e->dead_file || !e->dead_table) {
+    if (!e->dead_file || !e->dead_table) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
     return SM_OK;

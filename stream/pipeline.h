@@ -14,6 +14,16 @@
  *   pipeline.yaml:14:26: trigger.max_bytes_per_trigger: 'abc' is not a size (like 512KB, ...)
  * and SM_ERR_IO when the file cannot be read. The first error found is reported.
  *
+ * Expressions are compiled at load (stream/expr.h) against the table's input schema: for a
+ * table reading bronze, the .avsc fields then the bronze metadata columns (stream/bronze.h);
+ * for a table reading a silver table, that table's input (silver select and casts are not
+ * implemented yet, so silver passes its input's columns through). Every expectation must
+ * compile to a boolean; of aggregates, only the argument of sum()/avg() is compiled for now
+ * (must be a number). The error points at the character of the file where the compiler
+ * stopped when the scalar is on one line (else at the scalar) and keeps the compiler's "at N":
+ *   pipeline.yaml:23:47: table silver_orders, rule valid_quantity: at 18: unknown column
+ *   'quantty'; did you mean 'quantity'?
+ *
  * Paths: `source.schema` is resolved against the directory of the pipeline file (it belongs to
  * the project); `lake` and `checkpoint.location` are used as written, so a relative lake is
  * relative to the working directory, as Spark's paths are.

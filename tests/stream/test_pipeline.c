@@ -492,6 +492,127 @@ static void test_pipeline_hash_follows_schema_content(void)
     free(dir);
 }
 
+/* --- expressions ---------------------------------------------------------------------------- */
+
+/* Loads a pipeline whose silver table has `rules` (YAML lines under expectations:) and, when
+ * `gold` is given, a gold table with those aggregates; the error message or "" when it loads. */
+static void load_rules(const char *rules, const char *gold, char *msg, size_t n)
+{
+    char text[4096];
+    sm_pipeline *p = NULL;
+    sm_error err;
+    snprintf(text, sizeof text,
+             "pipeline: shop\n"                                      /* 1 */
+             "source:\n"                                             /* 2 */
+             "  kafka: {bootstrap_servers: k:1, topics: [orders]}\n" /* 3 */
+             "  schema: ../../../schemas/orders.avsc\n"              /* 4 */
+             "tables:\n"                                             /* 5 */
+             "  bronze_orders: {}\n"                                 /* 6 */
+             "  silver_orders:\n"                                    /* 7 */
+             "    from: bronze_orders\n"                             /* 8 */
+             "    expectations:\n"                                   /* 9 */
+             "%s"                                                    /* 10 */
+             "%s%s%s",
+             rules,
+             gold ? "  gold_sales:\n    from: silver_orders\n    group_by: [category]\n"
+                    "    output_mode: update\n    aggregates: "
+                  : "",
+             gold ? gold : "", gold ? "\n" : "");
+    if (load_text(text, NULL, &p, &err) == SM_OK) {
+        snprintf(msg, n, "%s", "");
+        sm_pipeline_free(p);
+        return;
+    }
+    const char *rel = strstr(err.msg, "inline.yaml:");
+    snprintf(msg, n, "%s", rel ? rel : err.msg);
+}
+
+static void test_pipeline_rules_errors_point_into_the_expression(void)
+{
+    char msg[1024];
+    /* plain scalar: col of the scalar + position - 1 */
+    load_rules("      ok: {expr: quantity > 0 AND quantty < 100}\n", NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:10:35: table silver_orders, rule ok: at 18: unknown "
+                                "column 'quantty'; did you mean 'quantity'?");
+    /* quoted: one more for the quote */
+    load_rules("      ok: \"price > 0 AND lenght(status) > 0\"\n", NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:10:26: table silver_orders, rule ok: at 15: unknown "
+                                "function 'lenght'; did you mean 'length'?");
+    /* escapes or several lines: the scalar's position, and "at N" */
+    load_rules("      ok: |\n        price > 0 AND\n        prise < 10\n", NULL, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "rule ok: at 15: unknown column 'prise'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "inline.yaml:10:"));
+    /* not a boolean, and type errors */
+    load_rules("      ok: {expr: \"price * quantity\", on_violation: drop}\n", NULL, msg,
+               sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:10:18: table silver_orders, rule ok: the expression "
+                                "is double, not a boolean");
+    load_rules("      ok: quantity + status > 1\n", NULL, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "inline.yaml:10:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "rule ok: at "));
+    /* metadata columns are there; _processing_timestamp is not (silver adds it on output) */
+    load_rules("      ok: _kafka_offset >= 0 AND _ingestion_date IS NOT NULL\n", NULL, msg,
+               sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    load_rules("      ok: _processing_timestamp IS NOT NULL\n", NULL, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "unknown column '_processing_timestamp'"));
+}
+
+static void test_pipeline_rules_of_downstream_tables_see_the_bronze_input(void)
+{
+    char msg[1024];
+    /* a table reading silver sees silver's input (select is not implemented yet) */
+    load_rules(
+        "      ok: quantity > 0\n"
+        "  silver_big:\n    from: silver_orders\n"
+        "    expectations: {big: \"quantity > 5 AND _batch_id >= 0\", bad: \"colour = 1\"}\n",
+        NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:13:66: table silver_big, rule bad: at 1: unknown "
+                                "column 'colour'");
+    /* aggregates: the argument of sum/avg is compiled and must be a number */
+    load_rules("      ok: quantity > 0\n", "{n: \"count(*)\", r: \"sum(price * quantity)\"}", msg,
+               sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    load_rules("      ok: quantity > 0\n", "{n: \"count(*)\", r: \"sum(price * quantty)\"}", msg,
+               sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:15:49: table gold_sales, aggregate r: at 9: unknown "
+                                "column 'quantty'; did you mean 'quantity'?");
+    load_rules("      ok: quantity > 0\n", "{a: avg(category)}", msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "inline.yaml:15:21: table gold_sales, aggregate a: the expression "
+                                "is string, not a number");
+}
+
+/* The .avsc is parsed once with ingest/avsc.h; a schema it refuses is an error only when an
+ * expression needs the columns. */
+static void test_pipeline_rules_need_a_schema_that_parses(void)
+{
+    char *dir = sm_test_tmpdir("pipeline-rules");
+    char path[4096], text[1024];
+    sm_pipeline *p = NULL;
+    sm_error err;
+    snprintf(path, sizeof path, "%s/odd.avsc", dir);
+    const char *avsc = "{\"type\": \"record\", \"name\": \"R\", \"fields\": [{\"name\": \"x\", "
+                       "\"type\": [\"int\", \"string\"]}]}";
+    CU_ASSERT_EQUAL_FATAL(sm_durable_write_file(path, avsc, strlen(avsc), SM_DURABLE_REPLACE, &err),
+                          SM_OK);
+    snprintf(path, sizeof path, "%s/p.yaml", dir);
+    const char *fmt = "pipeline: shop\nsource:\n  kafka: {bootstrap_servers: k:1, topics: [o]}\n"
+                      "  schema: odd.avsc\ntables:\n  bronze_o: {}\n%s";
+    snprintf(text, sizeof text, fmt, "");
+    CU_ASSERT_EQUAL(sm_pipeline_load_string(path, text, strlen(text), NULL, NULL, &p, &err), SM_OK);
+    sm_pipeline_free(p);
+    p = NULL;
+    snprintf(text, sizeof text, fmt, "  silver_o: {from: bronze_o, expectations: {ok: x > 0}}\n");
+    CU_ASSERT_EQUAL(sm_pipeline_load_string(path, text, strlen(text), NULL, NULL, &p, &err),
+                    SM_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "p.yaml:4:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the schema is needed to check expressions"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "odd.avsc"));
+    sm_test_rmtree(dir);
+    free(dir);
+}
+
 /* --- odds and ends -------------------------------------------------------------------------- */
 
 static void test_pipeline_caller_arena_and_effective_json(void)
@@ -729,6 +850,11 @@ static CU_TestInfo tests[] = {
     {"starting_offsets forms", test_pipeline_starting_offsets_forms},
     {"hash moves only with table contents", test_pipeline_hash_moves_only_with_table_contents},
     {"hash follows the schema's content", test_pipeline_hash_follows_schema_content},
+    {"rules errors point into the expression",
+     test_pipeline_rules_errors_point_into_the_expression},
+    {"rules of downstream tables see the bronze input",
+     test_pipeline_rules_of_downstream_tables_see_the_bronze_input},
+    {"rules need a schema that parses", test_pipeline_rules_need_a_schema_that_parses},
     {"caller arena and effective JSON", test_pipeline_caller_arena_and_effective_json},
     {"every declared default applies", test_pipeline_every_declared_default_applies},
     {"mangled files never crash", test_pipeline_mangled_files_never_crash},
