@@ -256,7 +256,9 @@ static size_t render_path(const sm_json_decoder *d, char *out, size_t cap)
             int32_t a = k->offsets[e->index], b = k->offsets[e->index + 1];
             out[o++] = '[';
             out[o++] = '"';
-            o += put_snippet(out + o, cap - o - 4, k->data + a, (size_t)(b - a), 40);
+            /* an empty key may be the first bytes of the column: data is still NULL then */
+            o += put_snippet(out + o, cap - o - 4, k->data ? k->data + a : (const uint8_t *)"",
+                             (size_t)(b - a), 40);
             n = snprintf(out + o, cap - o, "\"]");
         } else {
             n = snprintf(out + o, cap - o, "[%lld]", (long long)e->index);
