@@ -967,6 +967,14 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
         c.operation = "STREAMING UPDATE";
         c.operation_parameters = params;
         c.operation_metrics = metrics;
+        {
+            /* from the snapshot at hand, so the commit need not read the log back to find it;
+             * a concurrent change of it is a metadata change, which conflicts anyway */
+            const char *ci = delta_snapshot_config(s, "delta.checkpointInterval");
+            char *ce = NULL;
+            long iv = ci ? strtol(ci, &ce, 10) : 0;
+            c.checkpoint_interval = ci && *ce == '\0' && iv > 0 && iv <= INT32_MAX ? (int)iv : 10;
+        }
         rc = delta_commit_write(t->path, &c, &version, err);
     }
     if (rc != SM_OK) {
