@@ -50,6 +50,7 @@
 #include "storage/delta.h"
 #include "storage/parquet_writer.h"
 #include "stream/bronze.h"
+#include "stream/source.h"
 
 #define COMPONENT        "engine"
 #define PARTITION_COLUMN SM_BRONZE_PARTITION_COLUMN
@@ -110,14 +111,15 @@ typedef struct tctx {
     sm_arena *arena; /* rows of the batch; bounded by arena_limit */
     size_t arena_limit;
     sm_arena *out; /* file names and stats of the batch; unbounded, small */
-    sm_json_decoder *dec;
+    sm_source_decoder *dec;
     chunk_list bronze, dead;
     int64_t records, bytes;
     int64_t hint_rows; /* rows of the largest chunk of the previous batch: initial capacity */
     /* set by on_message when it hands a message back */
     bool full;
     bool abandon;
-    bool fatal; /* a record that fits nowhere: reason says which */
+    bool fatal;   /* a record that fits nowhere, or the registry cannot be asked: reason */
+    int fatal_rc; /* the error code of fatal */
     int32_t full_range;
     int64_t full_offset, full_size;
     char reason[SM_ERROR_MSG_MAX];
@@ -152,7 +154,8 @@ struct sm_engine {
     sm_engine_opts opts;
     bool available_now;
     sm_arena *arena; /* schema, fields, strings: lives as long as the engine */
-    sm_avsc *avsc;
+    sm_source *src;
+    const sm_field *root; /* the decoded record's columns (sm_source_schema) */
     sm_field *bronze_file, *bronze_table, *dead_file, *dead_table;
     int n_avsc_fields;
     eng_table *tables; /* the bronze tables, then the dead-letter table (last) */
@@ -305,7 +308,7 @@ static sm_field *dead_field(sm_arena *a, int i)
 static int build_schemas(sm_engine *e, sm_error *err)
 {
     sm_arena *a = e->arena;
-    const sm_field *root = e->avsc->root;
+    const sm_field *root = e->root;
     const char *origin = e->p->source.schema_path;
     sm_field **dfile = sm_arena_alloc(a, sizeof *dfile * DEAD_N);
     sm_field **dtable = sm_arena_alloc(a, sizeof *dtable * (DEAD_N + 1));
@@ -448,7 +451,7 @@ static chunk *chunk_new(tctx *t, bool dead)
             return NULL;
         }
     } else {
-        if (!(c->data = sm_column_new(t->arena, e->avsc->root, cap))) {
+        if (!(c->data = sm_column_new(t->arena, e->root, cap))) {
             return NULL;
         }
         for (int m = 0; m < META_N; m++) {
@@ -560,13 +563,15 @@ static int hand_back(tctx *t, const sm_kafka_msg *m)
 
 /* Takes one message into the thread's chunks: a bronze row, or a dead-letter row when it does
  * not decode, is a tombstone, or is larger than the batch's max_record_bytes (a rule that
- * depends on the size alone, recorded in offsets/N, so a re-run decides alike). Returns 0, or
- * -1 when the arena is full (nothing appended). */
+ * depends on the size alone, recorded in offsets/N, so a re-run decides alike). Returns 0; -1
+ * when the arena is full (nothing appended); -2 when the batch cannot go on (t->reason says
+ * why: the schema registry cannot be asked). */
 static int take(tctx *t, const sm_kafka_msg *m)
 {
     sm_engine *e = t->e;
     int64_t size = (int64_t)m->key_len + (int64_t)m->value_len;
-    sm_json_error why;
+    int64_t err_offset;
+    sm_error derr;
     chunk *c;
     int64_t row;
     int rc;
@@ -586,7 +591,8 @@ static int take(tctx *t, const sm_kafka_msg *m)
         return -1;
     }
     row = c->data->length;
-    rc = sm_json_decode(t->dec, m->value, m->value_len, t->arena, c->data, &why);
+    rc = sm_source_decode(t->dec, m->value, m->value_len, t->arena, c->data, t->reason,
+                          sizeof t->reason, &err_offset, &derr);
     if (rc == SM_OK) {
         if (bronze_meta(t, c, m) != 0) {
             bronze_truncate(c, row);
@@ -599,8 +605,15 @@ static int take(tctx *t, const sm_kafka_msg *m)
     if (rc == SM_ERR_NOMEM) {
         return -1;
     }
-    snprintf(t->reason, sizeof t->reason, "%s: %s", sm_json_reason_name(why.reason), why.msg);
-    return dead_row(t, m, true, t->reason, (int64_t)why.offset);
+    if (rc != SM_ERR_CORRUPT) {
+        snprintf(t->reason, sizeof t->reason,
+                 "kafka topic %s partition %d offset %" PRId64 ": %.700s; the batch is not "
+                 "committed and is read again on restart",
+                 m->topic, m->partition, m->offset, derr.msg);
+        t->fatal_rc = rc;
+        return -2;
+    }
+    return dead_row(t, m, true, t->reason, err_offset);
 }
 
 /* @thread consumer: the message callback. When the thread's arena is full, the message is
@@ -615,7 +628,12 @@ static int on_message(void *ctx, const sm_kafka_msg *m)
         t->abandon = true;
         return 1;
     }
-    if (take(t, m) != 0) {
+    int rc = take(t, m);
+    if (rc == -2) {
+        t->fatal = true;
+        return 1;
+    }
+    if (rc != 0) {
         if (t->bronze.rows + t->dead.rows > 0) {
             return hand_back(t, m);
         }
@@ -623,8 +641,12 @@ static int on_message(void *ctx, const sm_kafka_msg *m)
         memset(&t->bronze, 0, sizeof t->bronze);
         memset(&t->dead, 0, sizeof t->dead);
         t->hint_rows = 1; /* the smallest columns */
-        if (take(t, m) != 0) {
+        if ((rc = take(t, m)) != 0) {
             t->fatal = true;
+            if (rc == -2) {
+                return 1;
+            }
+            t->fatal_rc = SM_ERR_NOMEM;
             snprintf(t->reason, sizeof t->reason,
                      "kafka topic %s partition %d offset %" PRId64
                      ": the record does not fit in the memory bound of %zu bytes per consumer "
@@ -1321,6 +1343,7 @@ static void threads_release(sm_engine *e)
         memset(&t->dead, 0, sizeof t->dead);
         t->records = t->bytes = 0;
         t->full = t->abandon = t->fatal = false;
+        t->fatal_rc = SM_OK;
     }
 }
 
@@ -1435,8 +1458,8 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
             handed_back = handed_back || e->threads[i].full;
             abandoned = abandoned || e->threads[i].abandon;
             if (e->threads[i].fatal) {
-                return sm_error_set(err, SM_ERR_NOMEM, "batch %" PRId64 ": %s", e->batch_id,
-                                    e->threads[i].reason);
+                return sm_error_set(err, e->threads[i].fatal_rc, "batch %" PRId64 ": %s",
+                                    e->batch_id, e->threads[i].reason);
             }
         }
         if (rc != SM_ERR_INTERRUPTED || abandoned) {
@@ -1686,7 +1709,7 @@ void sm_engine_close(sm_engine *e)
     }
     sm_consumer_close(e->cons);
     for (int i = 0; e->threads && i < e->n_threads; i++) {
-        sm_json_decoder_free(e->threads[i].dec);
+        sm_source_decoder_free(e->threads[i].dec);
         sm_arena_destroy(e->threads[i].arena);
         sm_arena_destroy(e->threads[i].out);
     }
@@ -1695,6 +1718,7 @@ void sm_engine_close(sm_engine *e)
     free(e->ends);
     free(e->targets);
     sm_ckpt_close(e->ck);
+    sm_source_close(e->src);
     sm_arena_destroy(e->plan_arena);
     sm_arena_destroy(e->batch_arena);
     sm_arena_destroy(e->arena);
@@ -1804,11 +1828,6 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
 
     *out = NULL;
     sm_error_clear(err);
-    if (p->source.format != SM_PL_FORMAT_JSON) {
-        return sm_error_set(err, SM_ERR_USAGE,
-                            "%s: source.format %s is not supported yet; use json", p->file,
-                            sm_pl_format_name(p->source.format));
-    }
     e = calloc(1, sizeof *e);
     if (!e) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
@@ -1830,8 +1849,11 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
         (rc = parse_starts(e, err)) != SM_OK) {
         goto fail;
     }
-    if ((rc = sm_avsc_load(p->source.schema_path, e->arena, &e->avsc, err)) != SM_OK ||
-        (rc = build_schemas(e, err)) != SM_OK || (rc = pick_tables(e, err)) != SM_OK) {
+    if ((rc = sm_source_open(p, &e->src, err)) != SM_OK) {
+        goto fail;
+    }
+    e->root = sm_source_schema(e->src);
+    if ((rc = build_schemas(e, err)) != SM_OK || (rc = pick_tables(e, err)) != SM_OK) {
         goto fail;
     }
 
@@ -1905,7 +1927,6 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
     }
     for (int i = 0; i < e->n_threads; i++) {
         tctx *t = &e->threads[i];
-        sm_json_opts jo;
         t->e = e;
         t->id = i;
         t->out = sm_arena_create(0, 0);
@@ -1913,10 +1934,7 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             goto fail;
         }
-        sm_json_opts_default(&jo);
-        jo.avsc = e->avsc;
-        if ((rc = sm_json_decoder_new(e->avsc->root, &jo, &t->dec, err)) != SM_OK) {
-            sm_error_prefix(err, "%s", p->source.schema_path);
+        if ((rc = sm_source_decoder_new(e->src, &t->dec, err)) != SM_OK) {
             goto fail;
         }
         e->ctxs[i] = t;

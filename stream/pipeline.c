@@ -31,6 +31,7 @@
 #include "core/config.h"
 #include "core/durable.h"
 #include "ingest/avsc.h"
+#include "ingest/proto_decode.h"
 #include "stream/bronze.h"
 #include "stream/expr.h"
 
@@ -62,6 +63,8 @@ static int hook_starting_offsets(loader *ld, const pl_opt *o, sm_cfg_node *n, vo
 static int hook_tables(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
 static int hook_expectations(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
 static int hook_aggregates(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
+static const char *join_path(loader *ld, const char *a, const char *b);
+static sm_cfg_node *node_at(const sm_cfg_node *root, const char *dotted);
 
 #define B(lo, hi) lo, hi /* bounds as one macro argument, like SM_NO_BOUNDS */
 #define P(name, type, field, def, bounds, choices, flags, help)                                    \
@@ -136,8 +139,35 @@ static const pl_opt pl_opts[] = {
       "encoding of the message values (avro and protobuf in the Confluent wire format)"),
     P("source.schema", SM_OPT_STRING, source.schema, NULL, SM_NO_BOUNDS, NULL,
       F_REQUIRED | F_NOHASH, /* its content is in the hash, not its path */
-      "Avro schema (.avsc) of the records, whatever the format; relative to the pipeline "
-      "file's directory; its content, not its path, is in the configuration hash"),
+      "schema of the records: an Avro schema (.avsc) for json and avro (the reader schema), a "
+      "descriptor set (protoc --include_imports --descriptor_set_out) for protobuf; relative to "
+      "the pipeline file's directory; its content, not its path, is in the configuration hash"),
+    SECTION(S_PIPELINE, "source.json", 0, "options of format json"),
+    P("source.json.unknown_fields", SM_OPT_ENUM, source.json.unknown_fields, "ignore", SM_NO_BOUNDS,
+      "ignore|dead_letter", 0,
+      "fields the schema does not name: ignore skips them (as Spark's from_json), dead_letter "
+      "sends the record to the dead-letter table with reason unknown_field"),
+    SECTION(S_PIPELINE, "source.protobuf", 0, "options of format protobuf"),
+    P("source.protobuf.message", SM_OPT_STRING, source.protobuf.message, NULL, SM_NO_BOUNDS, NULL,
+      0,
+      "full name of the message type, e.g. smelter.ecommerce.Order; default the first message "
+      "of the descriptor set's last file (Confluent's message index [0])"),
+    SECTION(S_PIPELINE, "source.schema_registry", 0,
+            "where avro finds the writer schema of each message's schema id"),
+    P("source.schema_registry.url", SM_OPT_STRING, source.schema_registry.url, NULL, SM_NO_BOUNDS,
+      NULL, F_NOHASH,
+      "a Confluent Schema Registry (http://host:8081[/path]; GET /schemas/ids/{id}) or a "
+      "directory of <id>.avsc files (relative to the pipeline file's directory); needed by "
+      "format avro"),
+    P("source.schema_registry.basic_auth", SM_OPT_STRING, source.schema_registry.basic_auth, NULL,
+      SM_NO_BOUNDS, NULL, F_NOHASH,
+      "user:password for HTTP basic auth (Confluent's basic.auth.user.info); use ${VAR}"),
+    P("source.schema_registry.timeout", SM_OPT_DURATION, source.schema_registry.timeout_ms, "10s",
+      B(1, DAY_MS), NULL, F_NOHASH, "time bound of one request to the registry"),
+    P("source.schema_registry.max_attempts", SM_OPT_INT, source.schema_registry.max_attempts, "3",
+      B(1, 100), NULL, F_NOHASH,
+      "attempts per schema id on connection errors, timeouts and 5xx answers (with backoff); an "
+      "id the registry does not know is not retried: its records go to the dead-letter table"),
 
     SECTION(S_PIPELINE, "trigger", 0,
             "when a micro-batch is cut; whichever limit is reached first closes the batch"),
@@ -969,6 +999,88 @@ static bool avro_is_timestamp(const json_t *type)
  * checks, and its canonical text for the hash. The full schema (types, defaults, nesting) is
  * ingest/avsc.h's business; this only makes sure the file is there and is a record.
  */
+static sm_field *clone_field(sm_arena *a, const sm_field *f)
+{
+    sm_field *c = sm_arena_alloc(a, sizeof *c);
+    if (!c) {
+        return NULL;
+    }
+    *c = *f;
+    c->name = sm_arena_strdup(a, f->name);
+    c->children =
+        f->n_children ? sm_arena_alloc(a, sizeof *c->children * (size_t)f->n_children) : NULL;
+    if (!c->name || (f->n_children && !c->children)) {
+        return NULL;
+    }
+    for (int i = 0; i < f->n_children; i++) {
+        if (!(c->children[i] = clone_field(a, f->children[i]))) {
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/*
+ * Format protobuf: the schema is a descriptor set, and the table's columns are those of the
+ * message source.protobuf.message (ingest/proto_decode.h maps the types). The loader keeps them
+ * as an sm_avsc without Avro infos, so expressions and column checks work as for an .avsc; the
+ * hash covers the message name and the descriptor set's bytes.
+ */
+static int load_proto_schema(loader *ld, const sm_cfg_node *at, const char *data, size_t len)
+{
+    sm_pipeline *p = ld->p;
+    const char *path = p->source.schema_path;
+    sm_proto_schema *ps = NULL;
+    sm_proto_decoder *d = NULL;
+    const char *msg = p->source.protobuf.message;
+    sm_error e;
+    int rc = SM_OK;
+    uint64_t h = 1469598103934665603ULL;
+
+    if (sm_proto_schema_load((const uint8_t *)data, len, &ps, &e) != SM_OK) {
+        return fail_at(ld, at,
+                       "%s is not a protobuf descriptor set (make one with protoc "
+                       "--include_imports --descriptor_set_out=FILE x.proto): %s",
+                       path, e.msg);
+    }
+    if (!msg && !(msg = sm_proto_schema_message_at(ps, NULL, 0))) {
+        rc = fail_at(ld, at, "%s has no message type", path);
+        goto done;
+    }
+    if (sm_proto_decoder_new(ps, msg, &d, &e) != SM_OK) {
+        const sm_cfg_node *m = node_at(ld->root, "source.protobuf.message");
+        rc = fail_at(ld, m ? m : at, "%s: %s", path, e.msg);
+        goto done;
+    }
+    const sm_field *root = sm_proto_decoder_schema(d);
+    ld->avsc = sm_arena_calloc(ld->arena, sizeof *ld->avsc);
+    if (!ld->avsc || !(ld->avsc->root = clone_field(ld->arena, root)) ||
+        !(ld->avsc->name = p->source.protobuf.message = sm_arena_strdup(ld->arena, msg)) ||
+        !(ld->schema_cols = sm_arena_calloc(ld->arena, sizeof *ld->schema_cols *
+                                                           (size_t)(root->n_children + 1)))) {
+        rc = oom(ld);
+        goto done;
+    }
+    ld->avsc->origin = path;
+    for (int i = 0; i < root->n_children; i++) {
+        sm_type t = root->children[i]->type;
+        ld->schema_cols[i].name = ld->avsc->root->children[i]->name;
+        ld->schema_cols[i].is_ts = t == SM_TIMESTAMP_MS || t == SM_TIMESTAMP_US;
+    }
+    ld->n_schema_cols = (size_t)root->n_children;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
+    }
+    if (asprintf(&ld->schema_canonical, "protobuf:%s:%016llx", msg, (unsigned long long)h) < 0) {
+        ld->schema_canonical = NULL;
+        rc = oom(ld);
+    }
+done:
+    sm_proto_decoder_free(d);
+    sm_proto_schema_free(ps);
+    return rc;
+}
+
 static int load_schema(loader *ld, const sm_cfg_node *at)
 {
     const char *path = ld->p->source.schema_path;
@@ -980,6 +1092,11 @@ static int load_schema(loader *ld, const sm_cfg_node *at)
                        path[0] == '/' ? ""
                                       : " (a relative path is relative to the pipeline "
                                         "file's directory)");
+    }
+    if (ld->p->source.format == SM_PL_FORMAT_PROTOBUF) {
+        int prc = load_proto_schema(ld, at, text, len);
+        free(text);
+        return prc;
     }
     json_error_t jerr;
     json_t *j = json_loadb(text, len, 0, &jerr);
@@ -1121,6 +1238,24 @@ static int check_source(loader *ld)
 {
     sm_pipeline *p = ld->p;
     const sm_cfg_node *topics = node_at(ld->root, "source.kafka.topics");
+    const char *url = p->source.schema_registry.url;
+    if (p->source.format == SM_PL_FORMAT_AVRO && !url) {
+        return fail_at(ld, node_at(ld->root, "source.format"),
+                       "format avro needs source.schema_registry.url: a Confluent Schema Registry "
+                       "(http://host:8081) or a directory of <id>.avsc files, where the writer "
+                       "schema of each message's schema id is found");
+    }
+    if (p->source.protobuf.message && p->source.format != SM_PL_FORMAT_PROTOBUF) {
+        return fail_at(ld, node_at(ld->root, "source.protobuf.message"),
+                       "is for format protobuf; the format is %s",
+                       sm_pl_format_name(p->source.format));
+    }
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        /* a directory of <id>.avsc, like source.schema relative to the pipeline file */
+        if (!(p->source.schema_registry.url = join_path(ld, ld->dir, url))) {
+            return oom(ld);
+        }
+    }
     if (p->source.kafka.topics.count == 0) {
         return fail_at(ld, topics, "needs at least one topic, like [orders]");
     }

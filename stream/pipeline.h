@@ -50,6 +50,11 @@ typedef enum sm_pl_format {
     SM_PL_FORMAT_PROTOBUF,
 } sm_pl_format;
 
+typedef enum sm_pl_unknown {
+    SM_PL_UNKNOWN_IGNORE = 0,  /* JSON fields the schema does not name are skipped */
+    SM_PL_UNKNOWN_DEAD_LETTER, /* a record with one goes to the dead-letter table */
+} sm_pl_unknown;
+
 typedef enum sm_pl_start {
     SM_PL_START_EARLIEST = 0,
     SM_PL_START_LATEST,
@@ -136,6 +141,18 @@ typedef struct sm_pipeline {
         int format;              /* sm_pl_format */
         const char *schema;      /* as written */
         const char *schema_path; /* resolved against the pipeline file's directory */
+        struct {
+            int unknown_fields; /* sm_pl_unknown */
+        } json;
+        struct {
+            const char *message; /* full name; NULL: the first message of the descriptor set */
+        } protobuf;
+        struct {
+            const char *url;        /* http://host:port[/path] or a directory of <id>.avsc; NULL */
+            const char *basic_auth; /* "user:password" or NULL */
+            int64_t timeout_ms;
+            int64_t max_attempts;
+        } schema_registry;
     } source;
     struct {
         int64_t interval_ms; /* 0: the next batch starts when the previous ends */

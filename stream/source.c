@@ -1,0 +1,213 @@
+/*
+ * The record format of a pipeline behind one decode call (source.h).
+ */
+#include "stream/source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/avro_decode.h"
+#include "ingest/json_decode.h"
+#include "ingest/proto_decode.h"
+
+struct sm_source {
+    const sm_pipeline *p;
+    int format;
+    sm_arena *arena;
+    sm_avsc *avsc;            /* json, avro */
+    sm_proto_schema *proto;   /* protobuf */
+    sm_proto_decoder *schema; /* protobuf: owns the schema the columns are built for */
+    const sm_field *root;
+    const char *registry_dir; /* avro: a directory registry, or NULL */
+};
+
+struct sm_source_decoder {
+    sm_source *s;
+    sm_json_decoder *json;
+    sm_avro_decoder *avro;
+    sm_proto_decoder *proto;
+};
+
+int sm_source_open(const sm_pipeline *p, sm_source **out, sm_error *err)
+{
+    sm_source *s = calloc(1, sizeof *s);
+    int rc;
+
+    *out = NULL;
+    if (!s || !(s->arena = sm_arena_create(0, 0))) {
+        free(s);
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    s->p = p;
+    s->format = p->source.format;
+    if (s->format == SM_PL_FORMAT_PROTOBUF) {
+        if ((rc = sm_proto_schema_load_file(p->source.schema_path, &s->proto, err)) != SM_OK ||
+            (rc = sm_proto_decoder_new(s->proto, p->source.protobuf.message, &s->schema, err)) !=
+                SM_OK) {
+            sm_error_prefix(err, "%s", p->source.schema_path);
+            sm_source_close(s);
+            return rc;
+        }
+        s->root = sm_proto_decoder_schema(s->schema);
+    } else {
+        if ((rc = sm_avsc_load(p->source.schema_path, s->arena, &s->avsc, err)) != SM_OK) {
+            sm_source_close(s);
+            return rc;
+        }
+        s->root = s->avsc->root;
+    }
+    if (s->format == SM_PL_FORMAT_AVRO) {
+        const char *url = p->source.schema_registry.url;
+        if (!url) {
+            sm_source_close(s);
+            return sm_error_set(err, SM_ERR_USAGE,
+                                "%s: format avro needs source.schema_registry.url", p->file);
+        }
+        if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+            sm_source_close(s);
+            return sm_error_set(err, SM_ERR_USAGE,
+                                "%s: source.schema_registry.url %s: an HTTP schema registry is not "
+                                "supported by this build; use a directory of <id>.avsc files",
+                                p->file, url);
+        }
+        s->registry_dir = url;
+    }
+    *out = s;
+    return SM_OK;
+}
+
+void sm_source_close(sm_source *s)
+{
+    if (!s) {
+        return;
+    }
+    sm_proto_decoder_free(s->schema);
+    sm_proto_schema_free(s->proto);
+    sm_arena_destroy(s->arena);
+    free(s);
+}
+
+const sm_field *sm_source_schema(const sm_source *s)
+{
+    return s->root;
+}
+
+int sm_source_decoder_new(sm_source *s, sm_source_decoder **out, sm_error *err)
+{
+    sm_source_decoder *d = calloc(1, sizeof *d);
+    int rc = SM_OK;
+
+    *out = NULL;
+    if (!d) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    d->s = s;
+    switch (s->format) {
+    case SM_PL_FORMAT_JSON: {
+        sm_json_opts jo;
+        sm_json_opts_default(&jo);
+        jo.avsc = s->avsc;
+        jo.unknown_fields = s->p->source.json.unknown_fields == SM_PL_UNKNOWN_DEAD_LETTER
+                                ? SM_JSON_UNKNOWN_DEAD_LETTER
+                                : SM_JSON_UNKNOWN_SKIP;
+        rc = sm_json_decoder_new(s->root, &jo, &d->json, err);
+        break;
+    }
+    case SM_PL_FORMAT_AVRO: {
+        sm_avro_opts ao;
+        sm_avro_opts_default(&ao);
+        ao.registry_dir = s->registry_dir;
+        rc = sm_avro_decoder_new(s->avsc, &ao, &d->avro, err);
+        break;
+    }
+    default:
+        rc = sm_proto_decoder_new(s->proto, s->p->source.protobuf.message, &d->proto, err);
+        break;
+    }
+    if (rc != SM_OK) {
+        sm_error_prefix(err, "%s", s->p->source.schema_path);
+        sm_source_decoder_free(d);
+        return rc;
+    }
+    *out = d;
+    return SM_OK;
+}
+
+void sm_source_decoder_free(sm_source_decoder *d)
+{
+    if (!d) {
+        return;
+    }
+    sm_json_decoder_free(d->json);
+    sm_avro_decoder_free(d->avro);
+    sm_proto_decoder_free(d->proto);
+    free(d);
+}
+
+/* "<name>: <msg>", without saying the name twice when the decoder's message starts with it. */
+static void set_reason(char *reason, size_t cap, const char *name, const char *msg)
+{
+    size_t n = strlen(name);
+    if (strncmp(msg, name, n) == 0 && msg[n] == ':') {
+        snprintf(reason, cap, "%s", msg);
+    } else {
+        snprintf(reason, cap, "%s: %s", name, msg);
+    }
+}
+
+static int decode_proto(sm_source_decoder *d, const uint8_t *v, size_t len, sm_arena *arena,
+                        sm_column *batch, char *reason, size_t cap, int64_t *err_offset)
+{
+    sm_proto_error why;
+    size_t at = 0;
+    int rc;
+
+    if (len > 0 && v[0] == 0) {
+        sm_proto_frame f;
+        if (sm_proto_frame_parse(v, len, &f, &why) != SM_OK) {
+            set_reason(reason, cap, sm_proto_reason_name(why.reason), why.msg);
+            *err_offset = (int64_t)why.offset;
+            return SM_ERR_CORRUPT;
+        }
+        at = f.payload_offset;
+    }
+    rc = sm_proto_decode(d->proto, v + at, len - at, arena, batch, &why);
+    if (rc == SM_ERR_CORRUPT) {
+        set_reason(reason, cap, sm_proto_reason_name(why.reason), why.msg);
+        *err_offset = (int64_t)(why.offset + at);
+    }
+    return rc;
+}
+
+int sm_source_decode(sm_source_decoder *d, const uint8_t *value, size_t len, sm_arena *arena,
+                     sm_column *batch, char *reason, size_t cap, int64_t *err_offset, sm_error *err)
+{
+    int rc;
+    (void)err;
+    *err_offset = -1;
+    switch (d->s->format) {
+    case SM_PL_FORMAT_JSON: {
+        sm_json_error why;
+        rc = sm_json_decode(d->json, value, len, arena, batch, &why);
+        if (rc != SM_OK && rc != SM_ERR_NOMEM) {
+            set_reason(reason, cap, sm_json_reason_name(why.reason), why.msg);
+            *err_offset = (int64_t)why.offset;
+            rc = SM_ERR_CORRUPT;
+        }
+        return rc;
+    }
+    case SM_PL_FORMAT_AVRO: {
+        sm_avro_error why;
+        rc = sm_avro_decode(d->avro, value, len, arena, batch, &why);
+        if (rc != SM_OK && rc != SM_ERR_NOMEM) {
+            set_reason(reason, cap, sm_avro_reason_name(why.reason), why.msg);
+            *err_offset = (int64_t)why.offset;
+            rc = SM_ERR_CORRUPT;
+        }
+        return rc;
+    }
+    default:
+        return decode_proto(d, value, len, arena, batch, reason, cap, err_offset);
+    }
+}
