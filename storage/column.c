@@ -5,6 +5,7 @@
  */
 #include "storage/column.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static sm_field *field_alloc(sm_arena *arena, const char *name, sm_type type, bool nullable)
@@ -380,4 +381,304 @@ int sm_column_append_f64(sm_arena *arena, sm_column *c, double v)
         return sm_column_append_fixed(arena, c, &x);
     }
     return sm_column_append_fixed(arena, c, &v);
+}
+
+/* ---- take and append --------------------------------------------------------------------- */
+
+/*
+ * Copying rows between columns of one field. `sel` lists source rows; when it is NULL the rows
+ * are start .. start + n - 1 (a contiguous run, copied with one memcpy per buffer), which is how
+ * the elements of lists are reached without building a selection for them.
+ */
+
+static bool same_shape(const sm_field *a, const sm_field *b)
+{
+    if (a == b) {
+        return true;
+    }
+    if (a->type != b->type || a->n_children != b->n_children ||
+        sm_type_width(a) != sm_type_width(b)) {
+        return false;
+    }
+    for (int i = 0; i < a->n_children; i++) {
+        if (!same_shape(a->children[i], b->children[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline int64_t src_row(const int64_t *sel, int64_t start, int64_t i)
+{
+    return sel ? sel[i] : start + i;
+}
+
+/* Room for `extra` more slots, growing geometrically so repeated appends stay amortised O(1). */
+static int reserve_slots(sm_arena *arena, sm_column *c, int64_t extra)
+{
+    int64_t need = c->length + extra;
+    int64_t cap = c->capacity * 2;
+    if (need <= c->capacity) {
+        return 0;
+    }
+    return alloc_slots(arena, c, cap > need ? cap : need);
+}
+
+static int reserve_data(sm_arena *arena, sm_column *c, int64_t need)
+{
+    int64_t cap = c->data_capacity ? c->data_capacity * 2 : 256;
+    if (need <= c->data_capacity) {
+        return 0;
+    }
+    if (cap < need) {
+        cap = need;
+    }
+    if (regrow(arena, (void **)&c->data, (size_t)c->data_len, (size_t)cap)) {
+        return -1;
+    }
+    c->data_capacity = cap;
+    return 0;
+}
+
+/* Copies the validity of the selected rows into slots dst->length.. (not yet counted). The
+ * bitmap is made only when a null is copied, as the builder does. */
+static int take_validity(sm_arena *arena, sm_column *dst, const sm_column *src, const int64_t *sel,
+                         int64_t start, int64_t n)
+{
+    int64_t base = dst->length, nulls = 0;
+    if (!src->validity) {
+        if (dst->validity) {
+            for (int64_t i = 0; i < n; i++) {
+                set_valid(dst, base + i, true);
+            }
+        }
+        return 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        bool valid = sm_column_is_valid(src, src_row(sel, start, i));
+        if (!valid && !dst->validity) {
+            size_t bytes = ((size_t)dst->capacity + 7) / 8;
+            if (!(dst->validity = sm_arena_alloc(arena, bytes))) {
+                return -1;
+            }
+            memset(dst->validity, 0xff, bytes);
+        }
+        if (dst->validity) {
+            set_valid(dst, base + i, valid);
+        }
+        nulls += !valid;
+    }
+    dst->null_count += nulls;
+    return 0;
+}
+
+static void take_fixed(uint8_t *restrict out, const uint8_t *restrict in, size_t w,
+                       const int64_t *sel, int64_t start, int64_t n)
+{
+    if (!sel) {
+        memcpy(out, in + (size_t)start * w, (size_t)n * w);
+        return;
+    }
+    switch (w) {
+    case 1:
+        for (int64_t i = 0; i < n; i++) {
+            out[i] = in[sel[i]];
+        }
+        break;
+    case 2:
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(out + i * 2, in + sel[i] * 2, 2);
+        }
+        break;
+    case 4:
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(out + i * 4, in + sel[i] * 4, 4);
+        }
+        break;
+    case 8:
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(out + i * 8, in + sel[i] * 8, 8);
+        }
+        break;
+    case 16:
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(out + i * 16, in + sel[i] * 16, 16);
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(out + (size_t)i * w, in + (size_t)sel[i] * w, w);
+        }
+        break;
+    }
+}
+
+static int take_bytes(sm_arena *arena, sm_column *dst, const sm_column *src, const int64_t *sel,
+                      int64_t start, int64_t n)
+{
+    const int32_t *so = src->offsets;
+    int32_t *dof = dst->offsets + dst->length;
+    int64_t total = 0;
+    if (!sel) {
+        total = n ? (int64_t)so[start + n] - so[start] : 0;
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            total += (int64_t)so[sel[i] + 1] - so[sel[i]];
+        }
+    }
+    if (dst->data_len + total > INT32_MAX) {
+        return -1; /* int32 offsets: a batch column holds at most 2 GiB of bytes */
+    }
+    if (reserve_data(arena, dst, dst->data_len + total)) {
+        return -1;
+    }
+    if (!sel) {
+        int32_t delta = (int32_t)(dst->data_len - (n ? so[start] : 0));
+        if (total) {
+            memcpy(dst->data + dst->data_len, src->data + so[start], (size_t)total);
+        }
+        for (int64_t i = 1; i <= n; i++) {
+            dof[i] = so[start + i] + delta;
+        }
+    } else {
+        int32_t at = (int32_t)dst->data_len;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t b = so[sel[i]], len = so[sel[i] + 1] - b;
+            memcpy(dst->data + at, src->data + b, (size_t)len);
+            at += len;
+            dof[i + 1] = at;
+        }
+    }
+    dst->data_len += total;
+    return 0;
+}
+
+static int append_rows(sm_arena *arena, sm_column *dst, const sm_column *src, const int64_t *sel,
+                       int64_t start, int64_t n);
+
+static int take_list(sm_arena *arena, sm_column *dst, const sm_column *src, const int64_t *sel,
+                     int64_t start, int64_t n)
+{
+    const int32_t *so = src->offsets;
+    int32_t *dof = dst->offsets + dst->length;
+    int32_t at = (int32_t)dst->children[0]->length;
+    int64_t total = 0;
+    int rc;
+    if (!sel) {
+        int64_t first = n ? so[start] : 0;
+        total = n ? (int64_t)so[start + n] - first : 0;
+        if (at + total > INT32_MAX) {
+            return -1;
+        }
+        if (append_rows(arena, dst->children[0], src->children[0], NULL, first, total)) {
+            return -1;
+        }
+        for (int64_t i = 1; i <= n; i++) {
+            dof[i] = (int32_t)(so[start + i] - first + at);
+        }
+        return 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        total += (int64_t)so[sel[i] + 1] - so[sel[i]];
+    }
+    if (at + total > INT32_MAX) {
+        return -1;
+    }
+    /* The elements to copy, as one selection (released before returning). */
+    int64_t *esel = malloc((size_t)(total ? total : 1) * sizeof *esel);
+    if (!esel) {
+        return -1;
+    }
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        for (int32_t e = so[sel[i]]; e < so[sel[i] + 1]; e++) {
+            esel[k++] = e;
+        }
+        dof[i + 1] = (int32_t)(at + k);
+    }
+    rc = append_rows(arena, dst->children[0], src->children[0], esel, 0, total);
+    free(esel);
+    return rc;
+}
+
+static int append_rows(sm_arena *arena, sm_column *dst, const sm_column *src, const int64_t *sel,
+                       int64_t start, int64_t n)
+{
+    const sm_field *f = dst->field;
+    size_t w = sm_type_width(f);
+    if (reserve_slots(arena, dst, n) || take_validity(arena, dst, src, sel, start, n)) {
+        return -1;
+    }
+    if (f->type == SM_STRUCT) {
+        for (int i = 0; i < f->n_children; i++) {
+            if (append_rows(arena, dst->children[i], src->children[i], sel, start, n)) {
+                return -1;
+            }
+        }
+    } else if (f->type == SM_LIST || f->type == SM_MAP) {
+        if (take_list(arena, dst, src, sel, start, n)) {
+            return -1;
+        }
+    } else if (sm_type_is_binary_like(f->type)) {
+        if (take_bytes(arena, dst, src, sel, start, n)) {
+            return -1;
+        }
+    } else if (w) {
+        take_fixed((uint8_t *)dst->values + (size_t)dst->length * w, src->values, w, sel, start, n);
+    }
+    dst->length += n;
+    return 0;
+}
+
+/* Puts `c` back to `length` slots after a failed append: what lies past is dropped (buffers
+ * that grew stay grown; the bytes before `length` were never touched). */
+static void truncate_to(sm_column *c, int64_t length)
+{
+    c->length = length;
+    if (c->validity) {
+        int64_t valid = 0;
+        for (int64_t i = 0; i < length; i++) {
+            valid += sm_column_is_valid(c, i);
+        }
+        c->null_count = length - valid;
+    }
+    if (sm_type_is_binary_like(c->field->type)) {
+        c->data_len = c->offsets[length];
+    }
+    if (c->field->type == SM_STRUCT) {
+        for (int i = 0; i < c->field->n_children; i++) {
+            truncate_to(c->children[i], length);
+        }
+    } else if (c->field->type == SM_LIST || c->field->type == SM_MAP) {
+        truncate_to(c->children[0], c->offsets[length]);
+    }
+}
+
+int sm_column_append_column(sm_arena *arena, sm_column *dst, const sm_column *src,
+                            const int64_t *sel, int64_t n)
+{
+    int64_t length = dst->length;
+    if (n < 0 || !same_shape(dst->field, src->field)) {
+        return -1;
+    }
+    if (append_rows(arena, dst, src, sel, 0, n)) {
+        truncate_to(dst, length);
+        return -1;
+    }
+    return 0;
+}
+
+int sm_column_take(sm_arena *arena, const sm_column *src, const int64_t *sel, int64_t n,
+                   sm_column **out)
+{
+    sm_column *c;
+    *out = NULL;
+    if (n < 0) {
+        return -1;
+    }
+    if (!(c = sm_column_new(arena, src->field, n)) || append_rows(arena, c, src, sel, 0, n)) {
+        return -1;
+    }
+    *out = c;
+    return 0;
 }

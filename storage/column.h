@@ -130,6 +130,27 @@ int64_t sm_column_i64(const sm_column *c, int64_t i);
 uint64_t sm_column_u64(const sm_column *c, int64_t i); /* UINT64 */
 bool sm_type_is_unsigned(sm_type t);
 
+/* ---- copying rows ------------------------------------------------------------------------ */
+
+/* A new column of src's field holding rows sel[0..n) of `src` in that order (rows may repeat;
+ * sel NULL means rows 0..n-1), nested children included: values, validity, offsets rebased.
+ * Every sel[i] must be in 0..src->length-1. Fixed-width values are copied with one memcpy per
+ * buffer when sel is NULL and one per value otherwise; strings and lists copy their byte and
+ * element ranges. A LIST/MAP with a selection uses a temporary malloc'd selection of its
+ * elements, freed before returning.
+ * Returns 0 with *out set, or -1 with *out NULL when the arena refuses (or the bytes of one
+ * string column would pass 2 GiB); what was allocated stays in the arena until its reset. */
+int sm_column_take(sm_arena *arena, const sm_column *src, const int64_t *sel, int64_t n,
+                   sm_column **out);
+
+/* Appends rows sel[0..n) of `src` (sel NULL: rows 0..n-1) to `dst`, a column of the same field
+ * (or one of the same shape: types, widths and children alike), as sm_column_take copies them.
+ * Growth is geometric, so appending batch after batch to one column stays amortised O(rows).
+ * Returns 0, or -1 when the arena refuses or the shapes differ: then dst keeps its previous
+ * length and contents (its buffers may have grown). */
+int sm_column_append_column(sm_arena *arena, sm_column *dst, const sm_column *src,
+                            const int64_t *sel, int64_t n);
+
 static inline bool sm_column_is_valid(const sm_column *c, int64_t i)
 {
     return !c->validity || (c->validity[i >> 3] >> (i & 7)) & 1;
