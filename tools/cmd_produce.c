@@ -39,8 +39,12 @@ static const sm_opt produce_opts[] = {
      "topic to produce to (default: the dataset's name)"},
     {"dataset", 'd', SM_OPT_ENUM, G(dataset), "orders", SM_NO_BOUNDS, DG_DATASET_CHOICES, "NAME",
      "what to generate"},
-    {"format", 0, SM_OPT_ENUM, P(format), "json", SM_NO_BOUNDS, "json", "FORMAT",
-     "payload encoding (avro and protobuf arrive with the decoders)"},
+    {"format", 0, SM_OPT_ENUM, P(format), "json", SM_NO_BOUNDS, TC_FORMAT_CHOICES, "FORMAT",
+     "payload encoding: json, or the same records (and faults) as Avro or Protobuf in the "
+     "Confluent wire format (schemas/DATASET.avsc, .proto)"},
+    {"schema-id", 0, SM_OPT_INT, P(schema_id), "0", 0, 2147483647, NULL, "N",
+     "schema id in Avro/Protobuf frames; 0 = the dataset's id in schemas/registry (orders 1, "
+     "activity 2, profiles 3)"},
     {"count", 'n', SM_OPT_INT, P(count), "10000", 0, 1e15, NULL, "N",
      "messages to produce; 0 = until --duration or Ctrl-C"},
     {"duration", 0, SM_OPT_DURATION, P(duration_ms), "0", 0, 1e15, NULL, "TIME",
@@ -51,7 +55,7 @@ static const sm_opt produce_opts[] = {
      "random seed; the same seed gives byte-identical messages (the report shows the seed)"},
     {"bad-ratio", 0, SM_OPT_DOUBLE, G(bad_ratio), "0", 0, 1, NULL, "F",
      "share of bad records: null/empty ids, zero/negative values, wrong types, truncated or "
-     "malformed JSON, invalid UTF-8"},
+     "malformed payloads, invalid UTF-8"},
     {"late-ratio", 0, SM_OPT_DOUBLE, G(late_ratio), "0", 0, 1, NULL, "F",
      "share of late records: event time late-max/2 .. late-max behind the event clock"},
     {"late-max", 0, SM_OPT_DURATION, G(late_max_ms), "1h", 0, 1e13, NULL, "TIME",
@@ -70,7 +74,8 @@ static const sm_opt produce_opts[] = {
     {"truth", 0, SM_OPT_STRING, P(truth_path), NULL, SM_NO_BOUNDS, NULL, "FILE",
      "write one ground-truth line per message (NDJSON, or CSV if FILE ends in .csv)"},
     {"to-file", 0, SM_OPT_STRING, P(to_file), NULL, SM_NO_BOUNDS, NULL, "FILE",
-     "write key<TAB>payload lines to FILE instead of Kafka (input for kcat -K'\\t')"},
+     "write key<TAB>payload lines to FILE instead of Kafka (input for kcat -K'\\t'); Avro and "
+     "Protobuf payloads are written as lower-case hex (decode before sending)"},
     {"compression", 'z', SM_OPT_STRING, P(compression), "lz4", SM_NO_BOUNDS, NULL, "CODEC",
      "none, gzip, snappy, lz4 or zstd"},
     {"acks", 0, SM_OPT_STRING, P(acks), "all", SM_NO_BOUNDS, NULL, "ACKS", "0, 1 or all"},
@@ -99,9 +104,15 @@ static const char produce_usage[] =
     "Exit code 0 when every message was acked, 1 when some failed or Kafka was unreachable,\n"
     "2 for bad flags.\n"
     "\n"
-    "Example:\n"
+    "With --format avro or protobuf the same records are sent in the Confluent wire format\n"
+    "(magic 0, schema id; schemas/ holds the .avsc, .proto and descriptor sets, and\n"
+    "schemas/registry the schemas by id); faults that break decoding break the binary\n"
+    "encoding instead (truncated, bad union index or wire type, invalid UTF-8, unknown schema).\n"
+    "\n"
+    "Examples:\n"
     "  smelter produce -b 127.0.0.1:9092 -n 200000 --seed 7 --bad-ratio 0.05 \\\n"
-    "      --dup-ratio 0.01 --truth truth.ndjson\n";
+    "      --dup-ratio 0.01 --truth truth.ndjson\n"
+    "  smelter produce -b 127.0.0.1:9092 -d activity --format avro -n 100000\n";
 
 /* "random" | integer */
 static int parse_seed(const char *s, int64_t *out, sm_error *err)

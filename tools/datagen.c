@@ -305,6 +305,7 @@ struct dg_gen {
     int64_t cur_customer; /* customer of the record being built */
     zipf customer_pop, product_pop;
     char payload[PAYLOAD_MAX];
+    char clean[PAYLOAD_MAX]; /* the payload before corrupt() broke it */
     char id[40];
     char key[24];
 };
@@ -780,6 +781,8 @@ void dg_next(dg_gen *g, dg_record *out)
         out->key_len = strlen(g->key);
         out->payload = g->payload;
         out->payload_len = e->len;
+        out->clean = g->payload;
+        out->clean_len = e->len;
         g->seq++;
         return;
     }
@@ -807,6 +810,12 @@ void dg_next(dg_gen *g, dg_record *out)
         gen_profile(g, f, event_ms, &b);
     }
     out->customer = g->cur_customer;
+    out->clean = g->payload;
+    out->clean_len = b.len;
+    if (f == DG_FAULT_TRUNCATED || f == DG_FAULT_MALFORMED || f == DG_FAULT_INVALID_UTF8) {
+        memcpy(g->clean, g->payload, b.len);
+        out->clean = g->clean;
+    }
     corrupt(g, f, &b);
 
     out->fault = f;

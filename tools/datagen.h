@@ -85,6 +85,11 @@ typedef struct dg_record {
     size_t key_len;
     const char *payload;
     size_t payload_len;
+    /* The well-formed payload a truncated/malformed/invalid_utf8 record was broken from (other
+     * transports re-encode it and break their own encoding, tools/transcode.h); for every other
+     * record the same bytes as payload. */
+    const char *clean;
+    size_t clean_len;
 } dg_record;
 
 typedef struct dg_gen dg_gen;

@@ -248,6 +248,16 @@ static void log_progress(const prod_state *st, int64_t t0)
     json_decref(f);
 }
 
+/* --to-file with a binary format: the payload as lower-case hex, so lines stay lines. */
+static void write_hex(FILE *out, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        putc(hex[p[i] >> 4], out);
+        putc(hex[p[i] & 15], out);
+    }
+}
+
 /* Sleeps until the token bucket has a token. Burst is 1/20 s worth of messages. */
 static void pace(double rate, double *tokens, int64_t *last_ns, rd_kafka_t *rk)
 {
@@ -280,6 +290,7 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
 {
     prod_state st = {0};
     dg_gen *gen = NULL;
+    tc_encoder *tc = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_t *rkt = NULL;
     FILE *out = NULL;
@@ -297,12 +308,16 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
     if (conf->rate < 0) {
         return sm_error_set(err, SM_ERR_USAGE, "rate must be >= 0 (0 = as fast as possible)");
     }
-    if (conf->format != 0) {
-        return sm_error_set(err, SM_ERR_USAGE,
-                            "only --format json is supported so far (avro and protobuf arrive "
-                            "with the decoders)");
+    if (conf->schema_id < 0 || conf->schema_id > INT32_MAX) {
+        return sm_error_set(err, SM_ERR_USAGE, "schema id %" PRId64 " is out of range",
+                            conf->schema_id);
     }
     if (dg_create(&conf->gen, &gen, err) != SM_OK) {
+        return err ? (int)err->code : SM_ERR_USAGE;
+    }
+    if (tc_create((dg_dataset)conf->gen.dataset, (tc_format)conf->format, (int32_t)conf->schema_id,
+                  &tc, err) != SM_OK) {
+        dg_destroy(gen);
         return err ? (int)err->code : SM_ERR_USAGE;
     }
     if (!(st.latency = sm_hist_create())) {
@@ -354,6 +369,8 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
         dg_record r;
         rd_kafka_resp_err_t kerr;
         truth_msg *tm = NULL;
+        const uint8_t *payload;
+        size_t payload_len;
         int64_t now;
 
         if (conf->count > 0 && rep->produced >= conf->count) {
@@ -385,18 +402,25 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
         }
 
         dg_next(gen, &r);
+        if ((rc = tc_encode(tc, &r, &payload, &payload_len, err)) != SM_OK) {
+            break;
+        }
         rep->faults[r.fault]++;
         if (out) {
             fwrite(r.key, 1, r.key_len, out);
             fputc('\t', out);
-            fwrite(r.payload, 1, r.payload_len, out);
+            if (conf->format == PROD_FORMAT_JSON) {
+                fwrite(payload, 1, payload_len, out);
+            } else {
+                write_hex(out, payload, payload_len);
+            }
             if (fputc('\n', out) == EOF) {
                 rc = sm_error_sys(err, SM_ERR_IO, errno, "write %s", conf->to_file);
                 goto done;
             }
             rep->produced++;
             rep->acked++;
-            rep->bytes_acked += (int64_t)(r.key_len + r.payload_len);
+            rep->bytes_acked += (int64_t)(r.key_len + payload_len);
             continue;
         }
         if (st.truth) {
@@ -408,8 +432,8 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
             tm->seq = r.seq;
             tm->dup_of = r.dup_of;
             tm->event_ms = r.event_ms;
-            tm->fnv = dg_fnv1a64(r.payload, r.payload_len);
-            tm->bytes = r.payload_len;
+            tm->fnv = dg_fnv1a64(payload, payload_len);
+            tm->bytes = payload_len;
             tm->fault = r.fault;
             tm->id_null = r.id == NULL;
             snprintf(tm->key, sizeof tm->key, "%.*s", (int)r.key_len, r.key);
@@ -418,7 +442,7 @@ int prod_run(const prod_conf *conf, volatile sig_atomic_t *stop, prod_report *re
         for (;;) {
             kerr = rd_kafka_producev(
                 rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY((void *)r.key, r.key_len),
-                RD_KAFKA_V_VALUE((void *)r.payload, r.payload_len),
+                RD_KAFKA_V_VALUE((void *)payload, payload_len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(tm), RD_KAFKA_V_END);
             if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 break;
@@ -496,6 +520,7 @@ done:
         }
     }
     sm_hist_destroy(st.latency);
+    tc_destroy(tc);
     dg_destroy(gen);
     return rc;
 }

@@ -11,7 +11,7 @@
  *    "dup_of":null,"bytes":231,"fnv1a64":"9c3e...","status":"acked"}
  *
  * (CSV with the same columns when the path ends in .csv.) Lines are in delivery order; sort by
- * seq for production order.
+ * seq for production order. bytes and fnv1a64 describe the payload as sent, in its format.
  *
  * @thread the caller's; librdkafka callbacks run inside prod_run's polls.
  */
@@ -28,17 +28,28 @@
 #include "core/error.h"
 #include "core/options.h"
 #include "tools/datagen.h"
+#include "tools/transcode.h"
+
+/* Payload encodings (tools/transcode.h): JSON as generated, or the same records as Avro or
+ * Protobuf in the Confluent wire formats with the same faults and ground truth. */
+typedef enum prod_format {
+    PROD_FORMAT_JSON = TC_JSON,
+    PROD_FORMAT_AVRO = TC_AVRO,
+    PROD_FORMAT_PROTOBUF = TC_PROTOBUF,
+} prod_format;
 
 typedef struct prod_conf {
     const char *bootstrap;
     const char *topic; /* NULL: the dataset's name */
-    int format;        /* 0 = json (avro/protobuf arrive with the decoders) */
+    int format;        /* prod_format */
+    int64_t schema_id; /* Avro/Protobuf schema id in the frame; 0: the dataset's (1, 2, 3) */
     dg_conf gen;
     int64_t count;           /* 0: until duration or a signal */
     int64_t duration_ms;     /* 0: no time limit */
     double rate;             /* messages per second; 0: as fast as possible */
     const char *truth_path;  /* NULL: none */
-    const char *to_file;     /* write "key\tpayload\n" lines here instead of Kafka */
+    const char *to_file;     /* write "key\tpayload\n" lines here instead of Kafka; Avro and
+                              * Protobuf payloads are written as lower-case hex */
     const char *compression; /* librdkafka compression.codec */
     const char *acks;
     int64_t linger_ms;
