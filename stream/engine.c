@@ -50,6 +50,8 @@
 #include "storage/delta.h"
 #include "storage/parquet_writer.h"
 #include "stream/bronze.h"
+#include "stream/event_log.h"
+#include "stream/silver.h"
 #include "stream/source.h"
 
 #define COMPONENT        "engine"
@@ -113,6 +115,7 @@ typedef struct tctx {
     sm_arena *out; /* file names and stats of the batch; unbounded, small */
     sm_source_decoder *dec;
     chunk_list bronze, dead;
+    chunk_list *derived; /* per derived table slot (silver, quarantine): whole rows */
     int64_t records, bytes;
     int64_t hint_rows; /* rows of the largest chunk of the previous batch: initial capacity */
     /* set by on_message when it hands a message back */
@@ -125,10 +128,17 @@ typedef struct tctx {
     char reason[SM_ERROR_MSG_MAX];
 } tctx;
 
+enum { T_BRONZE = 0, T_DEAD, T_SILVER, T_QUARANTINE };
+
 /* A table the engine writes. */
 typedef struct eng_table {
     const char *name;
     const char *path;
+    int kind;              /* T_* */
+    int slot;              /* T_SILVER, T_QUARANTINE: index of its chunk list in tctx.derived */
+    sm_silver *silver;     /* T_SILVER */
+    const char *from;      /* T_SILVER: its input; T_QUARANTINE: its silver table */
+    const sm_pl_table *pt; /* NULL for the dead-letter and quarantine tables */
     bool dead_letter;
     bool partitioned; /* by _ingestion_date */
     const sm_field *table_schema;
@@ -193,6 +203,13 @@ struct sm_engine {
     int64_t max_record_bytes; /* larger records go to the dead-letter table without value */
 
     sm_batch_report totals;
+
+    /* silver */
+    int n_derived;          /* derived table slots */
+    sm_arena *silver_arena; /* per batch: the silver and quarantine rows */
+    int64_t watermark_ms;   /* the batch's (offsets/N); 0: none yet */
+    int64_t next_wm_ms;     /* for the next batch (commits/N) */
+    int64_t run_ms[3];      /* read, write, commit durations of the batch */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -404,8 +421,10 @@ static int table_ensure(sm_engine *e, eng_table *t, sm_error *err)
         char desc[512];
         delta_create_opts o = {0};
         snprintf(desc, sizeof desc, "%s of pipeline %s (smelter)",
-                 t->dead_letter ? "records that could not be decoded"
-                                : "bronze: records as received",
+                 t->kind == T_DEAD         ? "records that could not be decoded"
+                 : t->kind == T_SILVER     ? "silver: records checked and de-duplicated"
+                 : t->kind == T_QUARANTINE ? "records dropped by expectations"
+                                           : "bronze: records as received",
                  e->p->name);
         o.schema = t->table_schema;
         o.n_partition_columns = t->partitioned ? 1 : 0;
@@ -662,6 +681,19 @@ static int on_message(void *ctx, const sm_kafka_msg *m)
 
 /* ---- writing a table's files --------------------------------------------------------------- */
 
+/* The chunks of table t a consumer thread's context holds. */
+static const chunk_list *table_list(const tctx *tc, const eng_table *t)
+{
+    switch (t->kind) {
+    case T_BRONZE:
+        return &tc->bronze;
+    case T_DEAD:
+        return &tc->dead;
+    default:
+        return &tc->derived[t->slot];
+    }
+}
+
 typedef struct wjob {
     sm_engine *e;
     const eng_table *t;
@@ -703,7 +735,7 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
     if (!local || !uri) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
-    if (!j->t->dead_letter) {
+    if (j->t->kind == T_BRONZE) {
         /* the file's rows: the decoded fields and the metadata columns side by side */
         int n = e->bronze_file->n_children;
         memset(&view, 0, sizeof view);
@@ -762,7 +794,7 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
 static void *write_job(void *arg)
 {
     wjob *j = arg;
-    const chunk_list *l = j->t->dead_letter ? &j->tc->dead : &j->tc->bronze;
+    const chunk_list *l = table_list(j->tc, j->t);
     int index = j->first_index;
 
     sm_error_clear(&j->err);
@@ -836,7 +868,7 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
     memset(res, 0, sizeof *res);
     res->version = -1;
     for (int i = 0; i < e->n_threads; i++) {
-        rows += t->dead_letter ? e->threads[i].dead.rows : e->threads[i].bronze.rows;
+        rows += table_list(&e->threads[i], t)->rows;
     }
     if (!t->exists) {
         if (rows == 0) {
@@ -883,7 +915,7 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
     }
     for (int i = 0; i < e->n_threads; i++) {
         wjob *j = &jobs[i];
-        const chunk_list *l = t->dead_letter ? &e->threads[i].dead : &e->threads[i].bronze;
+        const chunk_list *l = table_list(&e->threads[i], t);
         j->e = e;
         j->t = t;
         j->tc = &e->threads[i];
@@ -895,7 +927,7 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
         index += l->n;
     }
     for (int i = 0; i < e->n_threads; i++) {
-        const chunk_list *l = t->dead_letter ? &e->threads[i].dead : &e->threads[i].bronze;
+        const chunk_list *l = table_list(&e->threads[i], t);
         if (l->rows == 0) {
             continue;
         }
@@ -932,7 +964,7 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
         goto done;
     }
     /* learn the Parquet size per input byte from large bronze files */
-    if (!t->dead_letter) {
+    if (t->kind == T_BRONZE) {
         int64_t in = 0, outb = 0;
         for (int i = 0; i < e->n_threads; i++) {
             in += jobs[i].in_bytes;
@@ -1021,6 +1053,274 @@ done:
     sm_buf_free(&uri);
     delta_snapshot_free(s);
     return rc;
+}
+
+/* ---- silver -------------------------------------------------------------------------------- */
+
+/* The rows of a bronze chunk as the bronze table has them (stream/bronze.h): decoded fields,
+ * metadata columns and _ingestion_date, the input of a silver table. */
+static sm_column *bronze_rows(sm_engine *e, const chunk *c)
+{
+    sm_arena *a = e->silver_arena;
+    const sm_field *f = e->bronze_table;
+    int n = f->n_children, k = 0;
+    sm_column *v = sm_arena_calloc(a, sizeof *v), *date;
+    int64_t days = e->batch_ts_ms >= 0 ? e->batch_ts_ms / 86400000
+                                       : -((-e->batch_ts_ms + 86399999) / 86400000);
+    if (!v || !(v->children = sm_arena_alloc(a, sizeof *v->children * (size_t)n)) ||
+        !(date = sm_column_new(a, f->children[e->n_avsc_fields + M_INGESTION_TS + 1],
+                               c->data->length + 1))) {
+        return NULL;
+    }
+    v->field = f;
+    v->length = c->data->length;
+    for (int i = 0; i < e->n_avsc_fields; i++) {
+        v->children[k++] = c->data->children[i];
+    }
+    for (int m = 0; m < META_N; m++) {
+        v->children[k++] = c->meta[m];
+        if (m == M_INGESTION_TS) {
+            v->children[k++] = date; /* where stream/bronze.h puts it */
+        }
+    }
+    for (int64_t r = 0; r < v->length; r++) {
+        if (sm_column_append_i64(a, date, days) != 0) {
+            return NULL;
+        }
+    }
+    return k == n ? v : NULL;
+}
+
+static int derived_add(sm_engine *e, tctx *t, int slot, sm_column *rows)
+{
+    chunk_list *l = &t->derived[slot];
+    chunk *c;
+    if (rows->length == 0) {
+        return SM_OK;
+    }
+    if (!(c = sm_arena_calloc(e->silver_arena, sizeof *c))) {
+        return SM_ERR_NOMEM;
+    }
+    c->data = rows;
+    if (l->tail) {
+        l->tail->next = c;
+    } else {
+        l->head = c;
+    }
+    l->tail = c;
+    l->n++;
+    l->rows += rows->length;
+    return SM_OK;
+}
+
+/*
+ * The silver tables' rows of the batch (stream/silver.h), before anything of the batch is
+ * recorded: an expect_or_fail rule that fails stops here, so the batch is read again after the
+ * rule or the data is fixed (with a new configuration hash, which a recorded batch would
+ * refuse). Each bronze chunk gives one silver and one quarantine chunk on the same thread.
+ */
+static int run_silver(sm_engine *e, sm_batch_report *rep, sm_error *err)
+{
+    int rc;
+    e->next_wm_ms = e->watermark_ms;
+    for (int ti = 0; ti < e->n_tables; ti++) {
+        eng_table *st = &e->tables[ti];
+        const sm_silver_counts *cnt;
+        int k = 0;
+        if (st->kind != T_SILVER) {
+            continue;
+        }
+        if ((rc = sm_silver_begin(st->silver, e->batch_id, e->batch_ts_ms, e->watermark_ms,
+                                  e->silver_arena, err)) != SM_OK) {
+            return rc;
+        }
+        for (int i = 0; i < e->n_threads; i++) {
+            for (const chunk *c = e->threads[i].bronze.head; c; c = c->next) {
+                sm_column *rows = bronze_rows(e, c);
+                if (!rows) {
+                    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+                }
+                if ((rc = sm_silver_add_chunk(st->silver, rows, err)) != SM_OK) {
+                    return rc;
+                }
+            }
+        }
+        if ((rc = sm_silver_finish(st->silver, err)) != SM_OK) {
+            return rc;
+        }
+        for (int i = 0; i < e->n_threads; i++) {
+            for (const chunk *c = e->threads[i].bronze.head; c; c = c->next, k++) {
+                sm_column *out, *q;
+                if ((rc = sm_silver_output(st->silver, k, &out, &q, err)) != SM_OK) {
+                    return rc;
+                }
+                if (derived_add(e, &e->threads[i], st->slot, out) != SM_OK ||
+                    (st[1].kind == T_QUARANTINE && st[1].from == st->name &&
+                     derived_add(e, &e->threads[i], st[1].slot, q) != SM_OK)) {
+                    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+                }
+            }
+        }
+        cnt = sm_silver_counts_of(st->silver);
+        rep->silver_rows += cnt->output;
+        rep->quarantined += cnt->quarantined;
+        rep->duplicates += cnt->duplicates;
+        rep->late += cnt->late;
+        rep->late_dropped += cnt->late_dropped;
+        if (e->p->watermark.column && cnt->max_event_ms != INT64_MIN) {
+            int64_t w = cnt->max_event_ms - e->p->watermark.delay_ms;
+            if (w > e->next_wm_ms) {
+                e->next_wm_ms = w;
+            }
+        }
+    }
+    return SM_OK;
+}
+
+/* The dedup states after batch N, evicted by the next watermark, as state/N/dedup-<table>. */
+static int save_states(sm_engine *e, sm_error *err)
+{
+    sm_buf b = SM_BUF_INIT;
+    int rc = SM_OK;
+    for (int ti = 0; ti < e->n_tables && rc == SM_OK; ti++) {
+        eng_table *t = &e->tables[ti];
+        char name[300];
+        sm_dedup *d;
+        if (t->kind != T_SILVER || !(d = sm_silver_state(t->silver))) {
+            continue;
+        }
+        if (e->next_wm_ms > 0) {
+            sm_dedup_evict(d, e->next_wm_ms);
+        }
+        snprintf(name, sizeof name, "dedup-%s", t->name);
+        sm_buf_reset(&b);
+        if ((rc = sm_dedup_save(d, &b, err)) == SM_OK) {
+            rc = sm_ckpt_write_state(e->ck, e->batch_id, name, b.data, b.len, err);
+        }
+    }
+    sm_buf_free(&b);
+    return rc;
+}
+
+/* The dedup states of the last committed batch, at open. */
+static int load_states(sm_engine *e, int64_t last_committed, sm_error *err)
+{
+    for (int ti = 0; ti < e->n_tables; ti++) {
+        eng_table *t = &e->tables[ti];
+        char name[300];
+        void *data = NULL;
+        size_t len = 0;
+        sm_dedup *d = NULL;
+        int rc;
+        if (t->kind != T_SILVER || !sm_silver_has_dedup(t->silver) || last_committed < 0) {
+            continue;
+        }
+        snprintf(name, sizeof name, "dedup-%s", t->name);
+        rc = sm_ckpt_read_state(e->ck, last_committed, name, &data, &len, err);
+        if (rc == SM_ERR_IO && err->sys_errno == ENOENT) {
+            sm_error_clear(err);
+            sm_log_warn(COMPONENT,
+                        "table %s: no dedup state for batch %" PRId64
+                        " in the checkpoint: starting with none (dedup was just added?)",
+                        t->name, last_committed);
+            continue;
+        }
+        if (rc == SM_OK) {
+            rc = sm_dedup_load(data, len, &d, err);
+        }
+        free(data);
+        if (rc != SM_OK) {
+            sm_error_prefix(err, "table %s", t->name);
+            return rc;
+        }
+        sm_silver_set_state(t->silver, d);
+    }
+    return SM_OK;
+}
+
+/* One event-log row per table of the batch (stream/event_log.h). */
+static int write_event_log(sm_engine *e, const sm_batch_report *rep, const table_result *res,
+                           sm_error *err)
+{
+    sm_evl_row *rows = sm_arena_calloc(e->batch_arena, sizeof *rows * (size_t)e->n_tables);
+    sm_evl_batch b;
+    const char *topics = e->p->source.kafka.topics.count ? e->p->source.kafka.topics.items[0] : "";
+    int n = 0;
+
+    if (!rows) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    memset(&b, 0, sizeof b);
+    b.pipeline = e->p->name;
+    b.query_id = e->query_id;
+    b.batch_id = e->batch_id;
+    b.batch_timestamp_ms = e->batch_ts_ms;
+    b.watermark_ms = e->p->watermark.column ? e->watermark_ms : INT64_MIN;
+    b.num_input_rows = rep->records;
+    b.read_ms = e->run_ms[0];
+    b.write_ms = e->run_ms[1];
+    b.duration_ms = (int64_t)(sm_wall_ms() - e->batch_ts_ms);
+    if (b.read_ms > 0) {
+        b.processed_rows_per_second = (double)rep->records * 1000.0 / (double)b.read_ms;
+    }
+    b.input_rows_per_second = b.processed_rows_per_second;
+    for (int i = 0; i < e->n_tables; i++) {
+        const eng_table *t = &e->tables[i];
+        sm_evl_row *r = &rows[n++];
+        r->table = t->name;
+        r->table_version = res[i].version;
+        r->files_added = res[i].files;
+        r->output_rows = res[i].skipped ? 0 : res[i].rows;
+        switch (t->kind) {
+        case T_BRONZE:
+            r->layer = "bronze";
+            r->source = topics;
+            r->input_rows = rep->records;
+            r->output_rows = rep->bronze_rows;
+            r->dead_letter_rows = rep->dead_letters;
+            break;
+        case T_DEAD:
+            r->layer = "dead_letter";
+            r->source = topics;
+            r->input_rows = rep->records;
+            r->output_rows = rep->dead_letters;
+            break;
+        case T_QUARANTINE:
+            r->layer = "quarantine";
+            r->source = t->from;
+            r->output_rows = sm_silver_counts_of(e->tables[i - 1].silver)->quarantined;
+            r->input_rows = r->output_rows;
+            break;
+        default: {
+            const sm_silver_counts *c = sm_silver_counts_of(t->silver);
+            sm_evl_expectation *x =
+                sm_arena_calloc(e->batch_arena, sizeof *x * (t->pt->n_expectations + 1));
+            if (!x) {
+                return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+            }
+            r->layer = "silver";
+            r->source = t->from;
+            r->input_rows = c->input;
+            r->output_rows = c->output;
+            r->quarantined_rows = c->quarantined;
+            r->dropped_duplicates = c->duplicates;
+            r->dropped_late = c->late_dropped;
+            r->late_rows = c->late;
+            for (size_t k = 0; k < t->pt->n_expectations; k++) {
+                x[k].name = t->pt->expectations[k].name;
+                x[k].on_violation = sm_pl_violation_name(t->pt->expectations[k].on_violation);
+                x[k].passed = c->passed[k];
+                x[k].failed = c->failed[k];
+            }
+            r->expectations = x;
+            r->n_expectations = (int)t->pt->n_expectations;
+            break;
+        }
+        }
+    }
+    b.rows = rows;
+    b.n_rows = n;
+    return sm_event_log_append(e->p->lake, &b, NULL, err);
 }
 
 /* ---- planning ------------------------------------------------------------------------------ */
@@ -1290,7 +1590,7 @@ static int make_offsets(sm_engine *e, const sm_partition_info *parts, const sm_r
     memset(o, 0, sizeof *o);
     o->batch_id = e->batch_id;
     o->batch_timestamp_ms = e->batch_ts_ms;
-    o->watermark_ms = 0;
+    o->watermark_ms = e->watermark_ms;
     o->config_hash = e->p->config_hash_hex;
     o->n_sources = ns;
     o->sources = src;
@@ -1341,6 +1641,9 @@ static void threads_release(sm_engine *e)
         sm_arena_reset(t->out);
         memset(&t->bronze, 0, sizeof t->bronze);
         memset(&t->dead, 0, sizeof t->dead);
+        if (t->derived) {
+            memset(t->derived, 0, sizeof *t->derived * (size_t)e->n_derived);
+        }
         t->records = t->bytes = 0;
         t->full = t->abandon = t->fatal = false;
         t->fatal_rc = SM_OK;
@@ -1353,6 +1656,7 @@ static int threads_prepare(sm_engine *e, sm_error *err)
 {
     size_t limit = e->rerun ? 0 : e->arena_limit;
     threads_release(e);
+    sm_arena_reset(e->silver_arena);
     for (int i = 0; i < e->n_threads; i++) {
         tctx *t = &e->threads[i];
         if (!t->arena || t->arena_limit != limit) {
@@ -1518,6 +1822,14 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     }
     crash_point(e, "after_read", NULL);
 
+    /* silver: expectations, quarantine, late rows, dedup — before anything is recorded */
+    e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
+    rep->watermark_ms = e->watermark_ms;
+    if ((rc = run_silver(e, rep, err)) != SM_OK) {
+        return rc;
+    }
+    e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
+
     /* 3. offsets */
     if ((rc = make_offsets(e, parts, ranges, n_ranges, &offs, err)) != SM_OK) {
         return rc;
@@ -1569,10 +1881,23 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         }
     }
 
+    /* the dedup states and the event log, then the batch is done */
+    if ((rc = save_states(e, err)) != SM_OK) {
+        return rc;
+    }
+    crash_point(e, "after_state", NULL);
+    e->run_ms[1] = (sm_mono_ns() - t0) / 1000000 - e->run_ms[0];
+    if ((rc = write_event_log(e, rep, res, err)) != SM_OK) {
+        sm_error_prefix(err, "event log %s/_system/event_log: batch %" PRId64, e->p->lake,
+                        e->batch_id);
+        return rc;
+    }
+    crash_point(e, "after_event_log", NULL);
+
     /* 5. commit */
     memset(&commit, 0, sizeof commit);
     commit.batch_id = e->batch_id;
-    commit.watermark_ms = 0;
+    commit.watermark_ms = e->next_wm_ms;
     commit.n_tables = (size_t)n_vers;
     commit.tables = vers;
     if ((rc = sm_ckpt_write_commit(e->ck, &commit, err)) != SM_OK) {
@@ -1686,6 +2011,12 @@ int sm_engine_run(sm_engine *e, sm_error *err)
         e->totals.bytes += rep.bytes;
         e->totals.bronze_rows += rep.bronze_rows;
         e->totals.dead_letters += rep.dead_letters;
+        e->totals.silver_rows += rep.silver_rows;
+        e->totals.quarantined += rep.quarantined;
+        e->totals.duplicates += rep.duplicates;
+        e->totals.late += rep.late;
+        e->totals.late_dropped += rep.late_dropped;
+        e->totals.watermark_ms = rep.watermark_ms;
         e->totals.lost += rep.lost;
         e->totals.files += rep.files;
         e->totals.lag = rep.lag;
@@ -1708,8 +2039,12 @@ void sm_engine_close(sm_engine *e)
         return;
     }
     sm_consumer_close(e->cons);
+    for (int i = 0; e->tables && i < e->n_tables; i++) {
+        sm_silver_free(e->tables[i].silver);
+    }
     for (int i = 0; e->threads && i < e->n_threads; i++) {
         sm_source_decoder_free(e->threads[i].dec);
+        free(e->threads[i].derived);
         sm_arena_destroy(e->threads[i].arena);
         sm_arena_destroy(e->threads[i].out);
     }
@@ -1721,25 +2056,68 @@ void sm_engine_close(sm_engine *e)
     sm_source_close(e->src);
     sm_arena_destroy(e->plan_arena);
     sm_arena_destroy(e->batch_arena);
+    sm_arena_destroy(e->silver_arena);
     sm_arena_destroy(e->arena);
     free(e);
 }
 
-/* The tables of this issue: bronze tables (no from:) and the dead-letter table. Silver and gold
- * tables are left for later with one warning. */
+/* A silver table reading a bronze table, and its quarantine table right after it. */
+static int pick_silver(sm_engine *e, const sm_pl_table *pt, int *n, sm_error *err)
+{
+    const sm_pipeline *p = e->p;
+    eng_table *t = &e->tables[(*n)++];
+    int rc;
+    if (pt->partition_by.count > 0) {
+        return sm_error_set(err, SM_ERR_USAGE,
+                            "%s: table %s: partitioned silver tables are not supported yet; "
+                            "remove partition_by",
+                            p->file, pt->name);
+    }
+    t->name = pt->name;
+    t->path = pt->path;
+    t->kind = T_SILVER;
+    t->slot = e->n_derived++;
+    t->from = pt->from;
+    t->pt = pt;
+    if ((rc = sm_silver_new(p, pt, e->bronze_table, &t->silver, err)) != SM_OK) {
+        return rc;
+    }
+    t->table_schema = t->file_schema = sm_silver_schema(t->silver);
+    if (pt->quarantine) {
+        eng_table *q = &e->tables[(*n)++];
+        q->name = pt->quarantine;
+        q->path = join(e->arena, p->lake, "/silver/", pt->quarantine);
+        q->kind = T_QUARANTINE;
+        q->slot = e->n_derived++;
+        q->from = pt->name;
+        q->table_schema = q->file_schema = sm_silver_quarantine_schema(t->silver);
+        if (!q->path) {
+            return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+        }
+    }
+    return SM_OK;
+}
+
+/* The tables run: bronze tables (no from:), silver tables reading a bronze table with their
+ * quarantine tables, then the dead-letter table. Gold tables, and silver tables reading a
+ * silver table, are left for later with one warning. */
 static int pick_tables(sm_engine *e, sm_error *err)
 {
     const sm_pipeline *p = e->p;
     sm_buf later = SM_BUF_INIT;
     int n = 0;
 
-    e->tables = sm_arena_calloc(e->arena, sizeof *e->tables * (p->n_tables + 1));
+    e->tables = sm_arena_calloc(e->arena, sizeof *e->tables * (2 * p->n_tables + 1));
     if (!e->tables) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < p->n_tables; i++) {
         const sm_pl_table *pt = &p->tables[i];
         eng_table *t;
+        if (pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
+            p->tables[pt->from_index].layer == SM_PL_BRONZE && !p->tables[pt->from_index].from) {
+            continue; /* after the bronze tables */
+        }
         if (pt->layer != SM_PL_BRONZE || pt->from) {
             if (later.len) {
                 sm_buf_append(&later, ", ", 2, NULL);
@@ -1750,6 +2128,7 @@ static int pick_tables(sm_engine *e, sm_error *err)
         t = &e->tables[n++];
         t->name = pt->name;
         t->path = pt->path;
+        t->pt = pt;
         t->table_schema = e->bronze_table;
         t->file_schema = e->bronze_file;
         if (pt->partition_by.count == 0) {
@@ -1766,12 +2145,6 @@ static int pick_tables(sm_engine *e, sm_error *err)
                                 p->file, pt->name);
         }
     }
-    if (later.len) {
-        sm_log_warn(COMPONENT,
-                    "tables %.*s are not run yet: this version writes bronze tables and the "
-                    "dead-letter table only",
-                    (int)later.len, (const char *)later.data);
-    }
     sm_buf_free(&later);
     if (n == 0) {
         return sm_error_set(err, SM_ERR_USAGE,
@@ -1779,11 +2152,40 @@ static int pick_tables(sm_engine *e, sm_error *err)
                             "no from:) to write the records to",
                             p->file);
     }
+    for (size_t i = 0; i < p->n_tables; i++) {
+        const sm_pl_table *pt = &p->tables[i];
+        int rc;
+        if (pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
+            p->tables[pt->from_index].layer == SM_PL_BRONZE && !p->tables[pt->from_index].from &&
+            (rc = pick_silver(e, pt, &n, err)) != SM_OK) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < p->n_tables; i++) {
+        const sm_pl_table *pt = &p->tables[i];
+        if (pt->layer == SM_PL_GOLD ||
+            (pt->from && !(pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
+                           p->tables[pt->from_index].layer == SM_PL_BRONZE &&
+                           !p->tables[pt->from_index].from))) {
+            if (later.len) {
+                sm_buf_append(&later, ", ", 2, NULL);
+            }
+            sm_buf_append(&later, pt->name, strlen(pt->name), NULL);
+        }
+    }
+    if (later.len) {
+        sm_log_warn(COMPONENT,
+                    "tables %.*s are not run yet: this version writes bronze tables, silver "
+                    "tables reading a bronze table, and the quarantine and dead-letter tables",
+                    (int)later.len, (const char *)later.data);
+    }
+    sm_buf_free(&later);
     {
         eng_table *d = &e->tables[n++];
         d->name = p->dead_letter_table;
         d->path = join(e->arena, p->lake, "/bronze/", p->dead_letter_table);
         d->dead_letter = true;
+        d->kind = T_DEAD;
         d->partitioned = true;
         d->table_schema = e->dead_table;
         d->file_schema = e->dead_file;
@@ -1841,7 +2243,8 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
     e->arena = sm_arena_create(0, 0);
     e->plan_arena = sm_arena_create(0, 0);
     e->batch_arena = sm_arena_create(0, 0);
-    if (!e->arena || !e->plan_arena || !e->batch_arena) {
+    e->silver_arena = sm_arena_create(0, 0);
+    if (!e->arena || !e->plan_arena || !e->batch_arena || !e->silver_arena) {
         rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -1867,6 +2270,10 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
     e->rerun = plan.rerun ? plan.rerun_offsets : NULL;
     e->committed = plan.committed_offsets;
     e->has_history = plan.last_committed >= 0;
+    e->next_wm_ms = plan.last_commit ? plan.last_commit->watermark_ms : 0;
+    if ((rc = load_states(e, plan.last_committed, err)) != SM_OK) {
+        goto fail;
+    }
     if (e->rerun) {
         const char *h = e->rerun->config_hash ? e->rerun->config_hash : "";
         if (strcmp(h, p->config_hash_hex) != 0) {
@@ -1887,7 +2294,7 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
     for (int i = 0; i < e->n_tables; i++) {
         eng_table *t = &e->tables[i];
         int64_t v = -1;
-        if (!t->dead_letter) {
+        if (t->kind == T_BRONZE || t->kind == T_SILVER) {
             rc = table_ensure(e, t, err);
         } else if ((rc = delta_latest_version(t->path, &v, err)) == SM_OK && v >= 0) {
             rc = table_ensure(e, t, err);
@@ -1929,6 +2336,10 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
         tctx *t = &e->threads[i];
         t->e = e;
         t->id = i;
+        if (e->n_derived > 0 && !(t->derived = calloc((size_t)e->n_derived, sizeof *t->derived))) {
+            rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
         t->out = sm_arena_create(0, 0);
         if (!t->out) {
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");

@@ -75,6 +75,12 @@ typedef struct sm_batch_report {
     int64_t bytes;        /* key + value bytes consumed */
     int64_t bronze_rows;  /* records decoded into bronze */
     int64_t dead_letters; /* records that went to the dead-letter table */
+    int64_t silver_rows;  /* rows written to silver tables (all of them) */
+    int64_t quarantined;  /* rows dropped by expectations (to quarantine tables) */
+    int64_t duplicates;   /* rows dropped by dedup */
+    int64_t late;         /* rows behind the watermark */
+    int64_t late_dropped; /* of those, rows dropped (tables with dedup) */
+    int64_t watermark_ms; /* the batch's watermark (0: none yet) */
     int64_t lost;         /* offsets deleted by retention before they were read and skipped
                            * (source.kafka.fail_on_data_loss: false; with true the batch fails) */
     int64_t files;        /* data files written over all tables */

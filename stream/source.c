@@ -10,6 +10,7 @@
 #include "ingest/avro_decode.h"
 #include "ingest/json_decode.h"
 #include "ingest/proto_decode.h"
+#include "ingest/registry.h"
 
 struct sm_source {
     const sm_pipeline *p;
@@ -20,6 +21,7 @@ struct sm_source {
     sm_proto_decoder *schema; /* protobuf: owns the schema the columns are built for */
     const sm_field *root;
     const char *registry_dir; /* avro: a directory registry, or NULL */
+    sm_registry *registry;    /* avro: an HTTP registry, or NULL */
 };
 
 struct sm_source_decoder {
@@ -27,7 +29,22 @@ struct sm_source_decoder {
     sm_json_decoder *json;
     sm_avro_decoder *avro;
     sm_proto_decoder *proto;
+    bool fetch_failed; /* the registry could not answer during the last decode */
+    sm_error fetch_err;
 };
+
+/* The avro decoder's fetch hook: an id the registry does not know fails the message
+ * (unknown_schema, dead letter); any other failure is remembered so the batch fails. */
+static int fetch(void *ctx, int32_t id, char **text_out, size_t *len_out, sm_error *err)
+{
+    sm_source_decoder *d = ctx;
+    int rc = sm_registry_fetch(d->s->registry, id, text_out, len_out, err);
+    if (rc != SM_OK && rc != SM_REGISTRY_NOT_FOUND) {
+        d->fetch_failed = true;
+        d->fetch_err = *err;
+    }
+    return rc;
+}
 
 int sm_source_open(const sm_pipeline *p, sm_source **out, sm_error *err)
 {
@@ -65,13 +82,20 @@ int sm_source_open(const sm_pipeline *p, sm_source **out, sm_error *err)
                                 "%s: format avro needs source.schema_registry.url", p->file);
         }
         if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
-            sm_source_close(s);
-            return sm_error_set(err, SM_ERR_USAGE,
-                                "%s: source.schema_registry.url %s: an HTTP schema registry is not "
-                                "supported by this build; use a directory of <id>.avsc files",
-                                p->file, url);
+            sm_registry_conf rc_;
+            sm_registry_conf_default(&rc_);
+            rc_.url = url;
+            rc_.basic_auth = p->source.schema_registry.basic_auth;
+            rc_.timeout_ms = p->source.schema_registry.timeout_ms;
+            rc_.max_attempts = (int)p->source.schema_registry.max_attempts;
+            if ((rc = sm_registry_open(&rc_, &s->registry, err)) != SM_OK) {
+                sm_error_prefix(err, "%s: source.schema_registry", p->file);
+                sm_source_close(s);
+                return rc;
+            }
+        } else {
+            s->registry_dir = url;
         }
-        s->registry_dir = url;
     }
     *out = s;
     return SM_OK;
@@ -84,6 +108,7 @@ void sm_source_close(sm_source *s)
     }
     sm_proto_decoder_free(s->schema);
     sm_proto_schema_free(s->proto);
+    sm_registry_free(s->registry);
     sm_arena_destroy(s->arena);
     free(s);
 }
@@ -118,6 +143,10 @@ int sm_source_decoder_new(sm_source *s, sm_source_decoder **out, sm_error *err)
         sm_avro_opts ao;
         sm_avro_opts_default(&ao);
         ao.registry_dir = s->registry_dir;
+        if (s->registry) {
+            ao.fetch = fetch;
+            ao.fetch_ctx = d;
+        }
         rc = sm_avro_decoder_new(s->avsc, &ao, &d->avro, err);
         break;
     }
@@ -184,7 +213,6 @@ int sm_source_decode(sm_source_decoder *d, const uint8_t *value, size_t len, sm_
                      sm_column *batch, char *reason, size_t cap, int64_t *err_offset, sm_error *err)
 {
     int rc;
-    (void)err;
     *err_offset = -1;
     switch (d->s->format) {
     case SM_PL_FORMAT_JSON: {
@@ -199,7 +227,14 @@ int sm_source_decode(sm_source_decoder *d, const uint8_t *value, size_t len, sm_
     }
     case SM_PL_FORMAT_AVRO: {
         sm_avro_error why;
+        d->fetch_failed = false;
         rc = sm_avro_decode(d->avro, value, len, arena, batch, &why);
+        if (rc != SM_OK && d->fetch_failed) {
+            if (err) {
+                *err = d->fetch_err;
+            }
+            return SM_ERR_KAFKA;
+        }
         if (rc != SM_OK && rc != SM_ERR_NOMEM) {
             set_reason(reason, cap, sm_avro_reason_name(why.reason), why.msg);
             *err_offset = (int64_t)why.offset;
