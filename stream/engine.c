@@ -139,6 +139,7 @@ typedef struct eng_table {
     sm_silver *silver;     /* T_SILVER */
     const char *from;      /* T_SILVER: its input; T_QUARANTINE: its silver table */
     const sm_pl_table *pt; /* NULL for the dead-letter and quarantine tables */
+    sm_table_totals *tot;  /* T_SILVER: since open */
     bool dead_letter;
     bool partitioned; /* by _ingestion_date */
     const sm_field *table_schema;
@@ -1919,6 +1920,25 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         }
     }
 
+    for (int i = 0; i < e->n_tables; i++) {
+        const eng_table *t = &e->tables[i];
+        const sm_silver_counts *c;
+        if (t->kind != T_SILVER) {
+            continue;
+        }
+        c = sm_silver_counts_of(t->silver);
+        t->tot->input += c->input;
+        t->tot->output += c->output;
+        t->tot->quarantined += c->quarantined;
+        t->tot->duplicates += c->duplicates;
+        t->tot->late += c->late;
+        t->tot->late_dropped += c->late_dropped;
+        for (int r = 0; r < t->tot->n_rules; r++) {
+            t->tot->passed[r] += c->passed[r];
+            t->tot->failed[r] += c->failed[r];
+        }
+    }
+
     /* the next batch starts where this one ended */
     for (int i = 0; i < n_ranges; i++) {
         int64_t start;
@@ -2033,6 +2053,17 @@ void sm_engine_totals(const sm_engine *e, sm_batch_report *out)
     *out = e->totals;
 }
 
+int sm_engine_silver_totals(const sm_engine *e, sm_table_totals *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < e->n_tables && n < max; i++) {
+        if (e->tables[i].kind == T_SILVER) {
+            out[n++] = *e->tables[i].tot;
+        }
+    }
+    return n;
+}
+
 void sm_engine_close(sm_engine *e)
 {
     if (!e) {
@@ -2083,6 +2114,16 @@ static int pick_silver(sm_engine *e, const sm_pl_table *pt, int *n, sm_error *er
         return rc;
     }
     t->table_schema = t->file_schema = sm_silver_schema(t->silver);
+    if (!(t->tot = sm_arena_calloc(e->arena, sizeof *t->tot))) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    t->tot->name = pt->name;
+    t->tot->quarantine = pt->quarantine;
+    t->tot->n_rules = (int)pt->n_expectations;
+    for (size_t r = 0; r < pt->n_expectations && r < 64; r++) {
+        t->tot->rule[r] = pt->expectations[r].name;
+        t->tot->on_violation[r] = pt->expectations[r].on_violation;
+    }
     if (pt->quarantine) {
         eng_table *q = &e->tables[(*n)++];
         q->name = pt->quarantine;

@@ -111,6 +111,21 @@ int sm_engine_run(sm_engine *e, sm_error *err);
 /* Totals since open (records, bronze rows, dead letters, batches in batch_id = count). */
 void sm_engine_totals(const sm_engine *e, sm_batch_report *out);
 
+/* Totals since open of one silver table: what its rows became and each expectation's counts
+ * (names borrowed from the pipeline). */
+typedef struct sm_table_totals {
+    const char *name;
+    const char *quarantine; /* NULL when none */
+    int64_t input, output, quarantined, duplicates, late, late_dropped;
+    int n_rules;
+    const char *rule[64];
+    int on_violation[64]; /* sm_pl_violation */
+    int64_t passed[64], failed[64];
+} sm_table_totals;
+
+/* Fills up to `max` entries (one per silver table run, in order); returns how many. */
+int sm_engine_silver_totals(const sm_engine *e, sm_table_totals *out, int max);
+
 void sm_engine_close(sm_engine *e); /* accepts NULL */
 
 #endif

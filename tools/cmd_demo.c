@@ -479,6 +479,8 @@ typedef struct demo_run {
     const char *lake;
     const prod_report *rep;
     const sm_batch_report *tot;
+    const sm_table_totals *silver; /* per silver table */
+    int n_silver;
     bool ran; /* the pipeline ran (not interrupted before it): the summary needs it */
     double produce_s, pipeline_s, total_s;
 } demo_run;
@@ -532,11 +534,9 @@ static bool print_summary(const demo_run *d, FILE *out)
         if (!t->exists) {
             fprintf(out, "  %-26s %-7s %7s %10s %6s %11s  %s\n", t->name, t->layer, "-", "-", "-",
                     "-",
-                    t->dead_letter ? "(no dead letters: made at the first one)"
-                    : strcmp(t->layer, "bronze") == 0
-                        ? "(not written)"
-                        : "(not run yet: the engine writes bronze only, silver and gold come "
-                          "next)");
+                    t->dead_letter                    ? "(no dead letters: made at the first one)"
+                    : strcmp(t->layer, "bronze") == 0 ? "(not written)"
+                                                      : "(not run yet: gold comes next)");
             continue;
         }
         if (t->rows_known) {
@@ -575,7 +575,8 @@ static bool print_summary(const demo_run *d, FILE *out)
     fprintf(out, "  duplicates        %7" PRId64 "  in bronze too (silver de-duplicates)\n",
             d->rep->faults[DG_FAULT_DUPLICATE]);
     fprintf(out,
-            "  late              %7" PRId64 "  in bronze too (silver's watermark drops them)\n",
+            "  late              %7" PRId64 "  in bronze too (late for silver only once the "
+            "watermark passed them)\n",
             d->rep->faults[DG_FAULT_LATE]);
     fprintf(out, "  bronze rows       %7" PRId64 "  %s %" PRId64 "\n", bronze_rows,
             bronze_rows + dead_rows == d->rep->acked ? "+ dead letters = the messages acked:"
@@ -584,6 +585,30 @@ static bool print_summary(const demo_run *d, FILE *out)
             d->rep->acked);
     if (!partial && (dead_rows != decode || bronze_rows + dead_rows != d->rep->acked)) {
         ok = false;
+    }
+
+    for (int i = 0; i < d->n_silver; i++) {
+        const sm_table_totals *t = &d->silver[i];
+        int64_t sum = t->output + t->quarantined + t->duplicates + t->late_dropped;
+        fprintf(out, "\n== %s: expectations (DLT's expect / expect_or_drop / expect_or_fail)\n",
+                t->name);
+        fprintf(out, "  %-22s %-6s %10s %10s\n", "rule", "action", "passed", "failed");
+        for (int r = 0; r < t->n_rules; r++) {
+            fprintf(out, "  %-22s %-6s %10" PRId64 " %10" PRId64 "\n", t->rule[r],
+                    sm_pl_violation_name(t->on_violation[r]), t->passed[r], t->failed[r]);
+        }
+        fprintf(out,
+                "  input %" PRId64 " = silver %" PRId64 " + quarantined %" PRId64
+                " + duplicates %" PRId64 " + late %" PRId64 "%s\n",
+                t->input, t->output, t->quarantined, t->duplicates, t->late_dropped,
+                sum == t->input ? "" : "  MISMATCH");
+        if (t->quarantined > 0 && t->quarantine) {
+            fprintf(out, "  the quarantined rows are in %s, each with _validation_errors\n",
+                    t->quarantine);
+        }
+        if (sum != t->input) {
+            ok = false;
+        }
     }
 
     if (dead) {
@@ -679,6 +704,7 @@ static int cmd_demo(int argc, char **argv)
     sm_engine *e = NULL;
     sm_engine_opts eo = {0};
     sm_batch_report tot;
+    static sm_table_totals silver[DEMO_MAX_TABLES];
     prod_conf pc;
     prod_report rep;
     demo_state st = {0};
@@ -785,6 +811,8 @@ static int cmd_demo(int argc, char **argv)
         }
         rc = sm_engine_run(e, &err);
         sm_engine_totals(e, &tot);
+        d.n_silver = sm_engine_silver_totals(e, silver, DEMO_MAX_TABLES);
+        d.silver = silver;
         d.pipeline_s = (double)(sm_mono_ns() - t1) / 1e9;
         if (st.live && tot.batch_id > 0) {
             fputc('\n', stderr);

@@ -71,9 +71,11 @@ static void on_batch(const sm_batch_report *r, void *ctx)
     if (st->live) {
         fprintf(stderr,
                 "\r\033[Krun: batch %" PRId64 "%s  records %" PRId64 " (+%" PRId64
-                ")  %.0f rec/s  bronze +%" PRId64 "  dead letters +%" PRId64 "  lag %" PRId64,
+                ")  %.0f rec/s  bronze +%" PRId64 "  dead letters +%" PRId64 "  silver +%" PRId64
+                "  quarantined +%" PRId64 "  lag %" PRId64,
                 r->batch_id, r->rerun ? " (re-run)" : "", st->records, r->records,
-                el > 0 ? (double)st->records / el : 0.0, r->bronze_rows, r->dead_letters, r->lag);
+                el > 0 ? (double)st->records / el : 0.0, r->bronze_rows, r->dead_letters,
+                r->silver_rows, r->quarantined, r->lag);
         fflush(stderr);
         return;
     }
@@ -88,6 +90,11 @@ static void on_batch(const sm_batch_report *r, void *ctx)
                       "lost", (json_int_t)r->lost, "files", (json_int_t)r->files, "lag",
                       (json_int_t)r->lag, "duration_ms", (json_int_t)r->duration_ms,
                       "records_per_s", rate);
+        json_object_set_new(f, "silver_rows", json_integer(r->silver_rows));
+        json_object_set_new(f, "quarantined", json_integer(r->quarantined));
+        json_object_set_new(f, "duplicates", json_integer(r->duplicates));
+        json_object_set_new(f, "late", json_integer(r->late));
+        json_object_set_new(f, "watermark_ms", json_integer(r->watermark_ms));
         sm_log_fields(SM_LOG_INFO, "run", f, "batch committed");
         json_decref(f);
     }
