@@ -114,18 +114,20 @@ static void test_pipeline_example_loads_with_its_values(void)
     CU_ASSERT_EQUAL(s->from_index, 0);
     CU_ASSERT_STRING_EQUAL(s->path, "./lake/silver/silver_orders");
     CU_ASSERT_EQUAL(s->partition_by.count, 0);
-    CU_ASSERT_EQUAL_FATAL(s->n_expectations, 3);
+    CU_ASSERT_EQUAL_FATAL(s->n_expectations, 4);
     CU_ASSERT_STRING_EQUAL(s->expectations[0].name, "valid_order_id");
     CU_ASSERT_STRING_EQUAL(s->expectations[0].expr,
                            "order_id IS NOT NULL AND length(trim(order_id)) > 0");
     CU_ASSERT_EQUAL(s->expectations[0].on_violation, SM_PL_DROP);
     CU_ASSERT_STRING_EQUAL(s->expectations[1].name, "valid_quantity");
     CU_ASSERT_EQUAL(s->expectations[1].on_violation, SM_PL_DROP);
-    CU_ASSERT_STRING_EQUAL(s->expectations[2].name, "sane_total");
-    CU_ASSERT_STRING_EQUAL(s->expectations[2].expr, "price * quantity <= 100000");
-    CU_ASSERT_EQUAL(s->expectations[2].on_violation, SM_PL_WARN);
-    CU_ASSERT_EQUAL(s->expectations[2].pos.line, 33);
-    CU_ASSERT_EQUAL(s->expectations[2].pos.col, 30);
+    CU_ASSERT_STRING_EQUAL(s->expectations[2].name, "valid_price");
+    CU_ASSERT_EQUAL(s->expectations[2].on_violation, SM_PL_DROP);
+    CU_ASSERT_STRING_EQUAL(s->expectations[3].name, "sane_total");
+    CU_ASSERT_STRING_EQUAL(s->expectations[3].expr, "price * quantity <= 100000");
+    CU_ASSERT_EQUAL(s->expectations[3].on_violation, SM_PL_WARN);
+    CU_ASSERT_EQUAL(s->expectations[3].pos.line, 34);
+    CU_ASSERT_EQUAL(s->expectations[3].pos.col, 30);
     CU_ASSERT_EQUAL_FATAL(s->dedup_keys.count, 1);
     CU_ASSERT_STRING_EQUAL(s->dedup_keys.items[0], "order_id");
     CU_ASSERT_STRING_EQUAL(s->quarantine, "silver_orders_quarantine");
