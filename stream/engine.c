@@ -193,7 +193,8 @@ struct sm_engine {
     int64_t *ends;                    /* per partition index: where the next batch starts; -1 */
     int64_t *targets;                 /* available_now: the high watermark at the first batch */
     bool targets_set;
-    double ratio; /* Parquet bytes per input byte, learnt from the files written */
+    double ratio;            /* Parquet bytes per input byte, learnt from the files written */
+    double avg_record_bytes; /* key + value bytes per record, learnt from the batches read */
 
     /* the batch being run (read-only for the consumer threads while they run) */
     int64_t batch_id;
@@ -1487,6 +1488,51 @@ static int plan_rerun(sm_engine *e, const sm_partition_info *parts, int n, sm_ra
 /* The ranges of a new batch: from where the last batch ended (or the starting offsets) to the
  * available_now target, to the high watermark (interval 0), or open (interval). Sets *work when
  * some range has something to read. */
+/*
+ * When a batch cannot take every bounded range whole, each partition gets a share of the record
+ * limit proportional to its backlog, as Spark's Kafka source splits maxOffsetsPerTrigger.
+ * Otherwise the batch would fill from whichever partitions the consumer threads reach first,
+ * and the watermark (the latest event time over all partitions) would run ahead of the
+ * partitions read least, making their on-time rows late. The limit is max_records_per_trigger,
+ * and max_bytes_per_trigger in records at the record size seen so far (a little under it, so
+ * the byte bound, which stays the backstop, is rarely what cuts the batch).
+ */
+static int64_t batch_byte_cap(const sm_engine *e);
+
+static void share_limit(const sm_engine *e, sm_range *r, int n)
+{
+    int64_t limit = e->p->trigger.max_records_per_trigger, total = 0, given = 0;
+    if (e->avg_record_bytes > 0) {
+        int64_t by_bytes = (int64_t)((double)batch_byte_cap(e) * 0.9 / e->avg_record_bytes);
+        by_bytes = by_bytes < 1 ? 1 : by_bytes;
+        limit = limit > 0 && limit < by_bytes ? limit : by_bytes;
+    }
+    if (limit <= 0) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (r[i].end < 0) {
+            return; /* an open range: the trigger's limits cut the batch */
+        }
+        total += r[i].end - r[i].start;
+    }
+    if (total <= limit) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        given += (int64_t)((double)limit * (double)(r[i].end - r[i].start) / (double)total);
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t lag = r[i].end - r[i].start;
+        int64_t take = (int64_t)((double)limit * (double)lag / (double)total);
+        if (take < lag && given < limit) { /* what rounding left, one each */
+            take++;
+            given++;
+        }
+        r[i].end = r[i].start + (take < lag ? take : lag);
+    }
+}
+
 static int plan_new(sm_engine *e, const sm_partition_info *parts, int n, sm_range **out, int *n_out,
                     bool *work, sm_error *err)
 {
@@ -1533,6 +1579,7 @@ static int plan_new(sm_engine *e, const sm_partition_info *parts, int n, sm_rang
             *work = true;
         }
     }
+    share_limit(e, r, n);
     *out = r;
     *n_out = n;
     return SM_OK;
@@ -1805,6 +1852,10 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         rep->bytes += t->bytes;
         rep->bronze_rows += t->bronze.rows;
         rep->dead_letters += t->dead.rows;
+    }
+    if (rep->records > 0) {
+        double avg = (double)rep->bytes / (double)rep->records;
+        e->avg_record_bytes = e->avg_record_bytes > 0 ? 0.5 * e->avg_record_bytes + 0.5 * avg : avg;
     }
     for (int i = 0; i < n_ranges; i++) {
         if (ranges[i].skipped > 0) { /* only with fail_on_data_loss: false */
