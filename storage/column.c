@@ -544,7 +544,9 @@ static int take_bytes(sm_arena *arena, sm_column *dst, const sm_column *src, con
         int32_t at = (int32_t)dst->data_len;
         for (int64_t i = 0; i < n; i++) {
             int32_t b = so[sel[i]], len = so[sel[i] + 1] - b;
-            memcpy(dst->data + at, src->data + b, (size_t)len);
+            if (len > 0) { /* data may still be NULL while every value so far is empty */
+                memcpy(dst->data + at, src->data + b, (size_t)len);
+            }
             at += len;
             dof[i + 1] = at;
         }

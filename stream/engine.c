@@ -243,8 +243,9 @@ static void format_date(int64_t ts_ms, char out[16])
 /* The SMELTER_CRASH_AT test hook: "<step>[:<table>][:<batch>]". */
 static int crash_parse(const char *spec, crash_spec *c, sm_error *err)
 {
-    static const char *const steps[] = {"after_read",   "after_offsets", "after_files",
-                                        "after_commit", "after_commits", NULL};
+    static const char *const steps[] = {
+        "after_read",    "after_offsets", "after_files",     "after_commit",
+        "after_commits", "after_state",   "after_event_log", NULL};
     char buf[512];
     char *tok[4] = {0};
     int n = 0;
@@ -266,7 +267,8 @@ static int crash_parse(const char *spec, crash_spec *c, sm_error *err)
         return sm_error_set(err, SM_ERR_USAGE,
                             "SMELTER_CRASH_AT=%s: expected <step>[:<batch>] or "
                             "after_files|after_commit[:<table>][:<batch>], steps after_read, "
-                            "after_offsets, after_files, after_commit, after_commits",
+                            "after_offsets, after_files, after_commit, after_commits, after_state, "
+                            "after_event_log",
                             spec);
     }
     snprintf(c->step, sizeof c->step, "%s", tok[0]);
@@ -845,7 +847,8 @@ typedef struct table_result {
     int64_t version; /* -1: the table does not exist and got nothing */
     int64_t files;
     int64_t rows;
-    bool skipped; /* it already had the batch */
+    int64_t bytes; /* of the files added */
+    bool skipped;  /* it already had the batch */
 } table_result;
 
 /*
@@ -1042,6 +1045,9 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
     }
     res->version = version;
     res->files = n_adds;
+    for (int i = 0; i < e->n_threads; i++) {
+        res->bytes += jobs[i].bytes;
+    }
     crash_point(e, "after_commit", t->name);
 
 done:
@@ -1272,6 +1278,7 @@ static int write_event_log(sm_engine *e, const sm_batch_report *rep, const table
         r->table = t->name;
         r->table_version = res[i].version;
         r->files_added = res[i].files;
+        r->bytes_added = res[i].bytes;
         r->output_rows = res[i].skipped ? 0 : res[i].rows;
         switch (t->kind) {
         case T_BRONZE:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ingest throughput: `smelter run --available-now` (Kafka -> bronze Delta table, ZSTD Parquet,
-# exactly once) vs `kcat -C -e` reading the same topic to /dev/null, side by side in one run on
-# the embedded broker (see bench/README.md, "bench/ingest").
+# exactly once) vs `kcat -C -e` reading the same topic to /dev/null, and the same with a silver
+# table (bench/ingest/pipeline-silver.yaml: rules, dedup, quarantine) vs bronze only, side by side
+# in one run on the embedded broker (see bench/README.md, "bench/ingest").
 #
 # Usage: bench/ingest/run.sh [--record] [N]    (from any directory; it works in the repository root)
 #   N          orders pre-produced to the topic (default 1000000, or env N)
@@ -16,16 +17,19 @@
 #      KEEP=1 keep the work directory (lakes, logs) and print where it is.
 #
 # Steps: start `smelter broker` with one P-partition topic `orders`; produce N orders keyed by
-# customer_id (`smelter produce --seed 1 --bad-ratio 0.05`, lz4); check that the broker kept all
-# of them (sum of high - low watermarks == N; the mock keeps only ~5 MiB or 100k message sets per
-# partition) and that `kcat -C -e` reads every partition to its end; then R times, in
-# alternating order, time `kcat -C -e -o beginning > /dev/null` and `smelter run
-# bench/ingest/pipeline.yaml --available-now` into a fresh lake, both under /usr/bin/time (wall
-# clock around the whole process, peak RSS). Every smelter run is checked: N records read, every
-# one in bronze or the dead-letter table (the Delta logs' numRecords). Prints the medians, the
-# ratio smelter/kcat in wall time, smelter's peak RSS against 2 x MAX_BYTES + 64 MB, and where
-# smelter's time went (from the mtimes of its checkpoint and table files: start-up, reading and
-# decoding, writing Parquet, committing).
+# customer_id (`smelter produce --seed 1 --bad-ratio 0.05 --dup-ratio 0.01`, lz4); check that the
+# broker kept all of them (sum of high - low watermarks == N; the mock keeps only ~5 MiB or 100k
+# message sets per partition) and that `kcat -C -e` reads every partition to its end; then R
+# times, in alternating order, time `kcat -C -e -o beginning > /dev/null`, `smelter run
+# bench/ingest/pipeline.yaml --available-now` (bronze only) and `smelter run
+# bench/ingest/pipeline-silver.yaml --available-now` (bronze + silver) into fresh lakes, all under
+# /usr/bin/time (wall clock around the whole process, peak RSS). Every smelter run is checked: N
+# records read, every one in bronze or the dead-letter table (the Delta logs' numRecords); with
+# silver, every bronze row in silver, its quarantine, or dropped as a duplicate or late row.
+# Prints the medians, the ratio smelter/kcat in wall time, the ratio bronze-only time /
+# bronze+silver time (goal of issue 7: at least 0.8), smelter's peak RSS against
+# 2 x MAX_BYTES + 64 MB, and where smelter's time went (from the mtimes of its checkpoint and
+# table files: start-up, reading and decoding, writing Parquet, committing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case ${SMELTER_BIN:-/} in /*) ;; *) SMELTER_BIN=$OLDPWD/$SMELTER_BIN ;; esac # relative to where it was called
@@ -35,7 +39,7 @@ record=0 n=${N:-1000000} reps=${R:-3} parts=${P:-64} max_bytes=${MAX_BYTES:-256M
 for a in "$@"; do
     case $a in
         --record) record=1 ;;
-        -h | --help) sed -n '2,16p' "$0" | cut -c3-; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0" | cut -c3-; exit 0 ;;
         '' | *[!0-9]*) echo "bench/ingest: unexpected argument '$a'" \
             "(usage: bench/ingest/run.sh [--record] [N])" >&2; exit 2 ;;
         *) n=$a ;;
@@ -65,6 +69,7 @@ else
     smelter=build/smelter
 fi
 pipeline=bench/ingest/pipeline.yaml
+pipeline_silver=bench/ingest/pipeline-silver.yaml
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/smelter-bench-ingest.XXXXXX")
 broker=
@@ -77,6 +82,9 @@ if [ -n "${KAFKA_OPTIONS:-}" ]; then
     sed -e "s|^    starting_offsets: .*|&\n    options: {$KAFKA_OPTIONS}|" \
         -e "s|^  schema: \.\./\.\./|  schema: $PWD/|" "$pipeline" >"$tmp/pipeline.yaml"
     pipeline=$tmp/pipeline.yaml
+    sed -e "s|^    starting_offsets: .*|&\n    options: {$KAFKA_OPTIONS}|" \
+        -e "s|^  schema: \.\./\.\./|  schema: $PWD/|" "$pipeline_silver" >"$tmp/pipeline-silver.yaml"
+    pipeline_silver=$tmp/pipeline-silver.yaml
 fi
 
 "$smelter" broker --port 0 --topics "orders:$parts" --bootstrap-file "$tmp/bootstrap" \
@@ -98,7 +106,7 @@ bcpu() { awk '{ print $14 + $15 }' "/proc/$broker/stat"; } # the broker's CPU ti
 
 echo "producing $n orders to topic orders ($parts partitions, keyed by customer_id, lz4) at $boot ..."
 "$smelter" produce --bootstrap-file "$tmp/bootstrap" --dataset orders --count "$n" --seed 1 \
-    --bad-ratio 0.05 --report json -q --log-level warn >"$tmp/produce.json" ||
+    --bad-ratio 0.05 --dup-ratio 0.01 --report json -q --log-level warn >"$tmp/produce.json" ||
     die "smelter produce failed: $(cat "$tmp/produce.json")"
 [ "$(jget "$tmp/produce.json" acked)" = "$n" ] || die "the producer did not get $n acks: $(cat "$tmp/produce.json")"
 
@@ -138,27 +146,53 @@ run_kcat() {
         "$tmp/kcat-$1.err" | sort -n -k1,1 -k2,2n | awk '{ o[$1] = $2 } END { for (p in o) print p, o[p] }' |
         sort -n | cmp -s - "$tmp/high" || die "run $1: kcat did not read every partition to its end"
 }
-run_smelter() {
-    local lake=$tmp/lake-$1
+# smelter_once TOOL I PIPELINE: one timed `smelter run` into $tmp/lake-TOOL-I.
+smelter_once() {
+    local lake=$tmp/lake-$1-$2
     stamp_start=$(now)
     SMELTER_LAKE=$lake KAFKA_BOOTSTRAP=$boot BENCH_MAX_BYTES=$max_bytes BENCH_THREADS=$threads \
-        /usr/bin/time -o "$tmp/smelter-$1.time" -f '%e %U %S %M' \
-        "$smelter" run "$pipeline" --available-now --log-format json >"$tmp/smelter-$1.log" 2>&1 ||
-        die "smelter run failed: $(tail -n5 "$tmp/smelter-$1.log")"
+        /usr/bin/time -o "$tmp/$1-$2.time" -f '%e %U %S %M' \
+        "$smelter" run "$3" --available-now --log-format json >"$tmp/$1-$2.log" 2>&1 ||
+        die "smelter run $3 failed: $(tail -n5 "$tmp/$1-$2.log")"
     stamp_end=$(now)
+}
+run_smelter() {
+    smelter_once smelter "$1" "$pipeline"
     sm_start=$stamp_start sm_end=$stamp_end
 }
+run_silver() {
+    smelter_once silver "$1" "$pipeline_silver"
+    sv_start=$stamp_start sv_end=$stamp_end
+}
 
-# check_smelter I: N records read, every one in bronze or the dead-letter table.
+# numrecords TABLE_DIR...: the sum of numRecords over the Delta logs of the tables.
+numrecords() {
+    local d
+    for d in "$@"; do cat "$d"/_delta_log/*.json; done | grep -o 'numRecords\\":[0-9]*' |
+        awk -F: '{ s += $2 } END { print s + 0 }'
+}
+# bsum LOG KEY: the sum of KEY over the "batch committed" lines of LOG.
+bsum() { grep '"batch committed"' "$1" | grep -o "\"$2\":[0-9]*" | awk -F: '{ s += $2 } END { print s + 0 }'; }
+
+# check_smelter TOOL I: N records read, every one in bronze or the dead-letter table; with silver
+# (TOOL silver), every bronze row in silver, in its quarantine, or dropped (duplicate or late).
 check_smelter() {
-    local log=$tmp/smelter-$1.log lake=$tmp/lake-$1 rec rows dead in_logs
+    local log=$tmp/$1-$2.log lake=$tmp/lake-$1-$2 rec rows dead in_logs silver quar dups late
     rec=$(jget "$log" records) rows=$(jget "$log" bronze_rows) dead=$(jget "$log" dead_letters)
-    [ "$rec" = "$n" ] || die "run $1: smelter read ${rec:-no} records, expected $n ($log)"
-    [ $((rows + dead)) -eq "$n" ] || die "run $1: bronze $rows + dead letters $dead != $n"
-    in_logs=$(cat "$lake"/bronze/*/_delta_log/*.json | grep -o 'numRecords\\":[0-9]*' |
-        awk -F: '{ s += $2 } END { print s + 0 }')
-    [ "$in_logs" -eq "$n" ] || die "run $1: the Delta logs add $in_logs rows, expected $n"
-    echo "$rows $dead $(jget "$log" batches) $(jget "$log" files)" >"$tmp/smelter-$1.rows"
+    [ "$rec" = "$n" ] || die "$1 run $2: smelter read ${rec:-no} records, expected $n ($log)"
+    [ $((rows + dead)) -eq "$n" ] || die "$1 run $2: bronze $rows + dead letters $dead != $n"
+    in_logs=$(numrecords "$lake"/bronze/*)
+    [ "$in_logs" -eq "$n" ] || die "$1 run $2: the Delta logs add $in_logs rows, expected $n"
+    echo "$rows $dead $(jget "$log" batches) $(jget "$log" files)" >"$tmp/$1-$2.rows"
+    [ "$1" = silver ] || return 0
+    silver=$(numrecords "$lake/silver/silver_orders") quar=$(numrecords "$lake/silver/silver_orders_quarantine")
+    dups=$(bsum "$log" duplicates) late=$(bsum "$log" late)
+    [ "$silver" -gt 0 ] && [ "$quar" -gt 0 ] && [ "$dups" -gt 0 ] ||
+        die "$1 run $2: silver $silver, quarantine $quar, duplicates $dups: expected all > 0"
+    # late rows dropped by dedup are not in the log lines: at most the late rows
+    [ $((rows - silver - quar - dups)) -ge 0 ] && [ $((rows - silver - quar - dups)) -le "$late" ] ||
+        die "$1 run $2: bronze $rows != silver $silver + quarantine $quar + duplicates $dups (+ late <= $late)"
+    echo "$silver $quar $dups $late" >"$tmp/$1-$2.silver"
 }
 
 # phases I: "startup read write commit exit" seconds of smelter run I, from file mtimes: the
@@ -167,12 +201,12 @@ check_smelter() {
 phases() {
     local lake=$tmp/lake-$1 ck=$tmp/lake-$1/_checkpoints/bench_ingest
     {
-        echo "start $sm_start"
-        echo "end $sm_end"
+        echo "start $2"
+        echo "end $3"
         stat -c 'meta %.9Y' "$ck/metadata"
         for f in "$ck"/offsets/*; do stat -c "off $(basename "$f") %.9Y" "$f"; done
         for f in "$ck"/commits/*; do stat -c "com $(basename "$f") %.9Y" "$f"; done
-        find "$lake/bronze" -name '*.parquet' -printf 'file %T@\n'
+        find "$lake/bronze" "$lake/silver" -name '*.parquet' -printf 'file %T@\n' 2>/dev/null
     } | awk 'BEGIN { last = -1 }
         $1 == "start" { t0 = $2 } $1 == "end" { t9 = $2 } $1 == "meta" { tm = $2 }
         $1 == "off" { off[$2] = $3 } $1 == "com" { com[$2] = $3; if ($2 + 0 > last) last = $2 + 0 }
@@ -195,8 +229,8 @@ if [ -n "${KAFKA_OPTIONS:-}" ]; then opts_note=", options {$KAFKA_OPTIONS}"; fi
 echo "$reps run(s) per tool, $n orders, $parts partitions, max_bytes_per_trigger $max_bytes," \
     "consumer_threads $threads$opts_note, nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((i = 1; i <= reps; i++)); do
-    order=(kcat smelter)
-    ((i % 2)) || order=(smelter kcat)
+    order=(kcat smelter silver)
+    ((i % 2)) || order=(silver smelter kcat)
     for tool in "${order[@]}"; do
         c0=$(bcpu)
         "run_$tool" "$i"
@@ -207,9 +241,12 @@ for ((i = 1; i <= reps; i++)); do
         echo "$user $sys" | awk '{ print $1 + $2 }' >>"$tmp/$tool.cpu"
         echo "$c0 $c1" | awk -v hz="$hz" '{ print ($2 - $1) / hz }' >>"$tmp/$tool.bcpu"
     done
-    check_smelter "$i"
-    read -r p_start p_read p_write p_commit p_exit < <(phases "$i")
+    check_smelter smelter "$i"
+    check_smelter silver "$i"
+    read -r p_start p_read p_write p_commit p_exit < <(phases "smelter-$i" "$sm_start" "$sm_end")
     for k in start read write commit exit; do v=p_$k; echo "${!v}" >>"$tmp/phase.$k"; done
+    read -r q_start q_read q_write q_commit q_exit < <(phases "silver-$i" "$sv_start" "$sv_end")
+    for k in start read write commit exit; do v=q_$k; echo "${!v}" >>"$tmp/sphase.$k"; done
     read -r rows dead batches files <"$tmp/smelter-$i.rows"
     printf '  run %d (%s first): kcat %.3f s; smelter %.3f s = start %.2f + read %.2f + write %.2f' \
         "$i" "${order[0]}" "$(tail -n1 "$tmp/kcat.secs")" "$(tail -n1 "$tmp/smelter.secs")" \
@@ -218,10 +255,17 @@ for ((i = 1; i <= reps; i++)); do
         "$p_commit" "$p_exit" "$(($(tail -n1 "$tmp/smelter.rss") / 1024))" "$batches" "$files" \
         "$(echo "$(tail -n1 "$tmp/smelter.secs") $(tail -n1 "$tmp/kcat.secs")" | awk '{ print $1 / $2 }')" \
         "$rows" "$dead"
-    [ "${KEEP:-0}" = 1 ] || rm -rf "$tmp/lake-$i"
+    read -r s_rows s_quar s_dups s_late <"$tmp/silver-$i.silver"
+    read -r _ _ s_batches s_files <"$tmp/silver-$i.rows"
+    printf '        bronze+silver %.3f s = start %.2f + read %.2f + write %.2f + commit %.2f + exit %.2f, peak RSS %d MB, %d batch(es), %d file(s); bronze-only/bronze+silver %.2f; verified %d silver + %d quarantined + %d duplicates (%d late)\n' \
+        "$(tail -n1 "$tmp/silver.secs")" "$q_start" "$q_read" "$q_write" "$q_commit" "$q_exit" \
+        "$(($(tail -n1 "$tmp/silver.rss") / 1024))" "$s_batches" "$s_files" \
+        "$(echo "$(tail -n1 "$tmp/smelter.secs") $(tail -n1 "$tmp/silver.secs")" | awk '{ print $1 / $2 }')" \
+        "$s_rows" "$s_quar" "$s_dups" "$s_late"
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$tmp/lake-smelter-$i" "$tmp/lake-silver-$i"
 done
 
-ks=$(median "$tmp/kcat.secs") ss=$(median "$tmp/smelter.secs")
+ks=$(median "$tmp/kcat.secs") ss=$(median "$tmp/smelter.secs") vs=$(median "$tmp/silver.secs")
 krss=$(median "$tmp/kcat.rss") srss=$(median "$tmp/smelter.rss") srss_max=$(sort -n "$tmp/smelter.rss" | tail -n1)
 bound=$(awk -v b="$max_b" 'BEGIN { printf "%.0f", (2 * b + 64 * 1048576) / 1048576 }') # MiB
 ratio=$(awk -v k="$ks" -v s="$ss" 'BEGIN { printf "%.2f", s / k }')
@@ -234,10 +278,17 @@ awk -v n="$n" -v b="$value_bytes" -v ks="$ks" -v ss="$ss" -v kr="$krss" -v sr="$
     printf "  %-28s %8s %11s %8s %10s %8s %13s\n", "consumer", "wall s", "events/s", "MB/s", "peak RSS", "CPU s", "broker CPU s"
     printf "  %-28s %8.3f %11.0f %8.1f %7.0f MB %8.2f %13.2f\n", "kcat -C -e > /dev/null", ks, n / ks, b / 1e6 / ks, kr / 1024, kc, kb
     printf "  %-28s %8.3f %11.0f %8.1f %7.0f MB %8.2f %13.2f\n", "smelter run --available-now", ss, n / ss, b / 1e6 / ss, sr / 1024, sc, sb }'
+awk -v n="$n" -v b="$value_bytes" -v vs="$vs" -v vr="$(median "$tmp/silver.rss")" \
+    -v vc="$(median "$tmp/silver.cpu")" -v vb="$(median "$tmp/silver.bcpu")" 'BEGIN {
+    printf "  %-28s %8.3f %11.0f %8.1f %7.0f MB %8.2f %13.2f\n", "smelter run, bronze+silver", vs, n / vs, b / 1e6 / vs, vr / 1024, vc, vb }'
 printf '  smelter time (median): start %.2f s, read+decode %.2f s, write Parquet %.2f s, commit %.2f s, exit %.2f s\n' \
     "$(median "$tmp/phase.start")" "$(median "$tmp/phase.read")" "$(median "$tmp/phase.write")" \
     "$(median "$tmp/phase.commit")" "$(median "$tmp/phase.exit")"
+printf '  bronze+silver time (median): start %.2f s, read+decode+silver %.2f s, write Parquet %.2f s, commit %.2f s, exit %.2f s\n' \
+    "$(median "$tmp/sphase.start")" "$(median "$tmp/sphase.read")" "$(median "$tmp/sphase.write")" \
+    "$(median "$tmp/sphase.commit")" "$(median "$tmp/sphase.exit")"
 echo "  ratio smelter/kcat (wall time): $ratio (goal: under 1.5)"
+awk -v s="$ss" -v v="$vs" 'BEGIN { printf "  ratio bronze-only/bronze+silver (wall time, medians): %.2f (goal of issue 7: at least 0.80)\n", s / v }'
 awk -v r="$srss_max" -v b="$bound" -v m="$max_bytes" 'BEGIN { printf "  smelter peak RSS: %.0f MB at most" \
     " over the runs; bound 2 x %s + 64 MB = %d MB: %s\n", r / 1024, m, b, (r / 1024 <= b) ? "within" : "EXCEEDED" }'
 

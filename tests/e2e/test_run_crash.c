@@ -1,6 +1,16 @@
 /*
- * The crash test of issue 5: `smelter run` killed again and again ends with the same tables as a
- * run that was never killed.
+ * The crash test of issues 5 and 7: `smelter run` killed again and again ends with the same tables
+ * as a run that was never killed — bronze, dead-letter, a silver table with expectations and
+ * dedup, its quarantine, and the event log — and no duplicate slips through a restart.
+ *
+ * The pipeline: bronze_orders; silver_orders from it with a drop rule (order_id present), a warn
+ * rule (price * quantity <= WARN_TOTAL), dedup on order_id, quarantine silver_orders_quarantine;
+ * a watermark on order_ts with a delay (720 h) longer than the whole event-time span of the
+ * data (20 orders per second: 4 h at 300k), so nothing is late and no key is evicted, whatever
+ * the cuts (with a realistic delay, which rows are late depends on how far each partition was
+ * read when a batch closed, and the batches of A and B are cut differently); and the
+ * dead-letter table. The producer re-sends DUP_RATIO of good records (exact copies, same key,
+ * so same partition: the copy kept is the lowest offset, whatever the batches).
  *
  *   1. reference  the embedded broker in-process, N orders with faults and a ground-truth file;
  *                 `smelter run ref.yaml --available-now` into lake A, in many small batches
@@ -20,9 +30,12 @@
  *                 MAX_PER_KILL batches is killed at once. Once no more than RESERVE batches are
  *                 left, kills stay within [0, S) so that phase 3 has fresh batches to crash in.
  *   3. injected   SMELTER_CRASH_AT at each protocol step (after_read, after_offsets,
- *                 after_files:<table>, after_commit:<table>, after_commits) of two fresh batches,
+ *                 after_files:<table>, after_commit:<table> for the four tables in the engine's
+ *                 order — bronze and silver only in the second batch —, after_state,
+ *                 after_event_log, after_commits) of two fresh batches,
  *                 checking after each exit what the step must have left behind (offsets/N,
- *                 each table's txn, commits/N); then two steps without a batch number.
+ *                 each table's txn, state/N/dedup-silver_orders, the event log's txn,
+ *                 commits/N); then two steps without a batch number.
  *   4. final      a run to completion (exit 0). DuckDB over the active files: B's bronze and
  *                 dead-letter rows equal A's (EXCEPT ALL both ways and counts, on every column
  *                 but _batch_id / _ingestion_timestamp / _ingestion_date, which depend on where
@@ -33,8 +46,19 @@
  *                 strictly increasing versions (each batch committed at most once), each file's
  *                 rows carry the txn version of the commit that added it as _batch_id, and every
  *                 checkpoint commits/N names table versions that hold batch N.
+ *                 Silver and quarantine: B's equal A's likewise (but for _batch_id,
+ *                 _ingestion_timestamp, _ingestion_date, _processing_timestamp); no order_id
+ *                 twice in silver; silver rows carry their commit's txn as _batch_id and
+ *                 _processing_timestamp = _ingestion_timestamp (the batch timestamp of
+ *                 offsets/N, kept by re-runs); quarantine rows fail the drop rule and list it in
+ *                 _validation_errors. Event log: one row per (batch, table) for every committed
+ *                 batch, all of query B; its num_output_rows add up to each table's rows, and
+ *                 silver + quarantine + dropped duplicates + dropped late = bronze, in both
+ *                 lakes, with the same duplicate and warn counts as A's.
  *
- * Scale: N = 500k orders over 32 partitions (the mock broker keeps ~5 MiB per partition), 100k
+ * Scale: N = 300k orders over 32 partitions (the mock broker keeps ~5 MiB per partition; 500k
+ * before silver, which made each batch and restart dearer: the dedup state, all keys here, is
+ * saved whole per batch and loaded per start), 100k
  * in sanitized builds (ASan, detected with __SANITIZE_ADDRESS__ / __has_feature, or
  * SMELTER_SANITIZED set). SMELTER_TEST_ORDERS=N overrides both; SMELTER_CRASH_SEED=S the seed
  * of the kill delays (printed); SMELTER_TEST_KEEP keeps the directory (printed) with crash.log,
@@ -64,6 +88,14 @@
 #define RUN_TIMEOUT  (180 * 1000LL) /* ms; a run that takes longer has hung */
 #define SIGKILL_CODE (128 + SIGKILL)
 #define CRASH_CODE   137 /* SMELTER_CRASH_AT's _exit status */
+#define DUP_RATIO    0.03
+#define WARN_TOTAL   "500" /* the warn rule: price * quantity <= WARN_TOTAL */
+#define QUARANTINE   "silver_orders_quarantine"
+#define N_TABLES     4
+
+/* Lake B's tables in the order the engine writes them in a batch. */
+static const char *const tables_b[N_TABLES] = {"bronze_orders", "silver_orders", QUARANTINE,
+                                               "crash_dead_letter"};
 
 static sm_broker *broker;
 static char *dir;
@@ -80,7 +112,7 @@ static int setup(void)
     sm_error err;
     const char *env = getenv("SMELTER_TEST_ORDERS");
 
-    n_orders = env && *env ? strtoll(env, NULL, 10) : e2e_sanitized() ? 100000 : 500000;
+    n_orders = env && *env ? strtoll(env, NULL, 10) : e2e_sanitized() ? 100000 : 300000;
     dir = sm_test_tmpdir("run-crash");
     snprintf(truth_path, sizeof truth_path, "%s/truth.ndjson", dir);
     snprintf(avsc_path, sizeof avsc_path, "%s/orders.avsc", dir);
@@ -94,6 +126,7 @@ static int setup(void)
         return 1;
     }
     e2e_orders_conf(&c, sm_broker_bootstraps(broker), "orders", n_orders, 23, 0, truth_path);
+    c.gen.dup_ratio = DUP_RATIO;
     if (prod_run(&c, NULL, &rep, &err) != SM_OK || rep.acked != n_orders) {
         fprintf(stderr, "produce: %s (%" PRId64 " acked)\n", err.msg, rep.acked);
         return 1;
@@ -208,6 +241,18 @@ static const char *query_id(const char *lake, const char *name, char *out, size_
     return out;
 }
 
+/* The directory of a table of either lake: silver_* under silver/, "event_log" the event log. */
+static const char *table_dir(const char *lake, const char *table, char *out, size_t n)
+{
+    if (strcmp(table, "event_log") == 0) {
+        snprintf(out, n, "%s/_system/event_log", lake);
+    } else {
+        snprintf(out, n, "%s/%s/%s", lake, strncmp(table, "silver_", 7) == 0 ? "silver" : "bronze",
+                 table);
+    }
+    return out;
+}
+
 /* The txn version of `qid` in the table's latest snapshot; -1 when none or no table. */
 static int64_t table_txn(const char *lake, const char *table, const char *qid)
 {
@@ -215,7 +260,7 @@ static int64_t table_txn(const char *lake, const char *table, const char *qid)
     delta_snapshot *s = NULL;
     sm_error err;
     int64_t v = -1, txn;
-    snprintf(p, sizeof p, "%s/bronze/%s", lake, table);
+    table_dir(lake, table, p, sizeof p);
     if (delta_latest_version(p, &v, &err) != SM_OK || v < 0) {
         return -1;
     }
@@ -223,6 +268,27 @@ static int64_t table_txn(const char *lake, const char *table, const char *qid)
     txn = delta_snapshot_txn_version(s, qid);
     delta_snapshot_free(s);
     return txn;
+}
+
+/* Appends the silver table, its quarantine and the watermark to a pipeline file of
+ * e2e_pipeline_file (whose last section is tables:). */
+static bool add_silver(const char *path)
+{
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        return false;
+    }
+    fputs("  silver_orders:\n"
+          "    from: bronze_orders\n"
+          "    expectations:\n"
+          "      valid_order_id: {expr: \"order_id IS NOT NULL AND length(trim(order_id)) > 0\","
+          " on_violation: drop}\n"
+          "      sane_total: {expr: \"price * quantity <= " WARN_TOTAL "\", on_violation: warn}\n"
+          "    dedup: {keys: [order_id]}\n"
+          "    quarantine: " QUARANTINE "\n"
+          "watermark: {column: order_ts, delay: 720h}\n",
+          f);
+    return fclose(f) == 0;
 }
 
 /* ---- 1. the reference run ------------------------------------------------------------------- */
@@ -240,6 +306,8 @@ static void test_crash_reference_run_uncrashed(void)
                                       "", path_a, sizeof path_a, lake_a, sizeof lake_a));
     CU_ASSERT_FATAL(e2e_pipeline_file(dir, "crash", sm_broker_bootstraps(broker), avsc_path,
                                       trigger, "", path_b, sizeof path_b, lake_b, sizeof lake_b));
+    CU_ASSERT_FATAL(add_silver(path_a));
+    CU_ASSERT_FATAL(add_silver(path_b));
     {
         /* B purges its checkpoint as it goes, so kills land in retention too */
         FILE *f = fopen(path_b, "a");
@@ -299,8 +367,9 @@ static bool wait_or_cap(pid_t pid, int64_t delay_ms, int64_t cap_batch, int *cod
 }
 
 /* Where a kill left lake B, from what is on disk: 0 no batch in flight (killed while starting,
- * reading, or between batches), 1 offsets/N written but no table has N, 2 bronze has N but not
- * the dead-letter table, 3 both tables have N but commits/N is missing. */
+ * reading, or between batches), 1 + k offsets/N written and the first k of tables_b have N,
+ * N_TABLES + 2 the event log has N too but commits/N is missing. */
+#define KILL_STATES (N_TABLES + 3)
 static int kill_state(void)
 {
     char p[2048];
@@ -313,9 +382,13 @@ static int kill_state(void)
     snprintf(p, sizeof p, "%s/_checkpoints/crash", lake_b);
     if (rerun && sm_ckpt_open(p, false, &ck, &err) == SM_OK) {
         const char *qid = sm_ckpt_query_id(ck);
-        state = table_txn(lake_b, "bronze_orders", qid) < b       ? 1
-                : table_txn(lake_b, "crash_dead_letter", qid) < b ? 2
-                                                                  : 3;
+        state = 1;
+        while (state <= N_TABLES && table_txn(lake_b, tables_b[state - 1], qid) >= b) {
+            state++;
+        }
+        if (state == N_TABLES + 1 && table_txn(lake_b, "event_log", qid) >= b) {
+            state++;
+        }
         sm_ckpt_close(ck);
     }
     return state;
@@ -327,7 +400,7 @@ static void test_crash_sigkill_at_random_moments_then_restart(void)
     uint64_t seed = env_seed && *env_seed ? strtoull(env_seed, NULL, 10) : 20260105;
     uint64_t rng = seed;
     int64_t w, window, w_min, w_max, w_cap, t0 = sm_mono_ns(), last_key = -1, last_batch = 0;
-    int kills = 0, runs = 0, finished = 0, stuck = 0, capped = 0, states[4] = {0};
+    int kills = 0, runs = 0, finished = 0, stuck = 0, capped = 0, states[KILL_STATES] = {0};
     bool rerun;
 
     CU_ASSERT_FATAL(ref_batches > 0);
@@ -367,7 +440,7 @@ static void test_crash_sigkill_at_random_moments_then_restart(void)
              * in flight, its consumer starts cold): widen the window while the kills make no
              * progress, narrow it when one kill let several batches through. */
             b = next_batch(lake_b, "crash", &rerun);
-            if (b * 4 + state <= last_key) {
+            if (b * KILL_STATES + state <= last_key) {
                 if (++stuck >= 3) {
                     window = window * 3 / 2 < w_cap ? window * 3 / 2 : w_cap;
                     stuck = 0;
@@ -378,7 +451,7 @@ static void test_crash_sigkill_at_random_moments_then_restart(void)
                 }
                 stuck = 0;
             }
-            last_key = b * 4 + state;
+            last_key = b * KILL_STATES + state;
             last_batch = b;
             w_min = window < w_min ? window : w_min;
             w_max = window > w_max ? window : w_max;
@@ -386,13 +459,15 @@ static void test_crash_sigkill_at_random_moments_then_restart(void)
         runs++;
     }
     fprintf(stderr,
-            "%d runs: %d killed with SIGKILL (%d with no batch in flight, %d after offsets/N, %d "
-            "between the table commits, %d before commits/N; %d early, after %d batches), %d "
+            "%d runs: %d killed with SIGKILL (%d with no batch in flight, %d after offsets/N, "
+            "%d/%d/%d after the commit of bronze/silver/quarantine, %d after the dead-letter's, "
+            "%d after the event log's; %d early, after %d batches), %d "
             "finished by themselves; window %" PRId64 "..%" PRId64 " ms; next batch %" PRId64
             "%s of about %" PRId64 "; %" PRId64 " ms\n",
-            runs, kills, states[0], states[1], states[2], states[3], capped, MAX_PER_KILL, finished,
-            w_min, w_max, next_batch(lake_b, "crash", &rerun), rerun ? " (a re-run)" : "",
-            ref_batches, ms_since(t0));
+            runs, kills, states[0], states[1], states[2], states[3], states[4], states[5],
+            states[6], capped, MAX_PER_KILL, finished, w_min, w_max,
+            next_batch(lake_b, "crash", &rerun), rerun ? " (a re-run)" : "", ref_batches,
+            ms_since(t0));
     CU_ASSERT(kills >= RANDOM_KILLS);
 }
 
@@ -415,7 +490,6 @@ static void crash_at(const char *spec)
 
 static void test_crash_at_each_protocol_step_then_restart(void)
 {
-    const char *dl = "crash_dead_letter";
     char spec[256], qid[128];
     bool rerun;
     int64_t b = next_batch(lake_b, "crash", &rerun), t0 = sm_mono_ns();
@@ -437,9 +511,15 @@ static void test_crash_at_each_protocol_step_then_restart(void)
     CU_ASSERT_FATAL(b + 3 <= ref_batches);
 
     for (int round = 0; round < 2; round++, b++) {
-        int64_t bronze0 = table_txn(lake_b, "bronze_orders", qid);
-        int64_t dl0 = table_txn(lake_b, dl, qid);
+        int64_t before[N_TABLES], evl0 = table_txn(lake_b, "event_log", qid);
+        char state_path[2048];
+        struct stat sb;
 
+        snprintf(state_path, sizeof state_path,
+                 "%s/_checkpoints/crash/state/%" PRId64 "/dedup-silver_orders", lake_b, b);
+        for (int t = 0; t < N_TABLES; t++) {
+            before[t] = table_txn(lake_b, tables_b[t], qid);
+        }
         CU_ASSERT(!entry_exists(lake_b, "crash", "offsets", b));
         snprintf(spec, sizeof spec, "after_read:%" PRId64, b);
         crash_at(spec); /* read, nothing recorded */
@@ -449,32 +529,43 @@ static void test_crash_at_each_protocol_step_then_restart(void)
         crash_at(spec); /* offsets/b written: from here on b is re-run */
         CU_ASSERT(entry_exists(lake_b, "crash", "offsets", b));
         CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
-        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), bronze0);
+        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), before[0]);
 
-        snprintf(spec, sizeof spec, "after_files:bronze_orders:%" PRId64, b);
-        crash_at(spec); /* files written, not committed: not part of the table */
-        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), bronze0);
+        /* each table in turn: files written but not committed are not part of it; after its
+         * commit it has b and the next one does not yet (earlier ones are skipped on re-run) */
+        for (int t = 0; t < (round == 0 ? N_TABLES : 2); t++) { /* the second: bronze, silver */
+            snprintf(spec, sizeof spec, "after_files:%s:%" PRId64, tables_b[t], b);
+            crash_at(spec);
+            for (int u = 0; u < N_TABLES; u++) {
+                CU_ASSERT_EQUAL(table_txn(lake_b, tables_b[u], qid), u < t ? b : before[u]);
+            }
+            snprintf(spec, sizeof spec, "after_commit:%s:%" PRId64, tables_b[t], b);
+            crash_at(spec);
+            for (int u = 0; u < N_TABLES; u++) {
+                CU_ASSERT_EQUAL(table_txn(lake_b, tables_b[u], qid), u <= t ? b : before[u]);
+            }
+            CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
+        }
 
-        snprintf(spec, sizeof spec, "after_commit:bronze_orders:%" PRId64, b);
-        crash_at(spec);
-        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), b);
-        CU_ASSERT_EQUAL(table_txn(lake_b, dl, qid), dl0);
+        snprintf(spec, sizeof spec, "after_state:%" PRId64, b);
+        crash_at(spec); /* the dedup state of b saved; b not in the event log yet */
+        CU_ASSERT(stat(state_path, &sb) == 0);
+        CU_ASSERT_EQUAL(table_txn(lake_b, "event_log", qid), evl0);
+        CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
 
-        snprintf(spec, sizeof spec, "after_files:%s:%" PRId64, dl, b);
-        crash_at(spec); /* bronze skipped (it has b), dead-letter files written */
-        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), b);
-        CU_ASSERT_EQUAL(table_txn(lake_b, dl, qid), dl0);
-
-        snprintf(spec, sizeof spec, "after_commit:%s:%" PRId64, dl, b);
-        crash_at(spec);
-        CU_ASSERT_EQUAL(table_txn(lake_b, dl, qid), b);
+        snprintf(spec, sizeof spec, "after_event_log:%" PRId64, b);
+        crash_at(spec); /* the re-run saves the state again and finds b in the event log */
+        CU_ASSERT(stat(state_path, &sb) == 0);
+        CU_ASSERT_EQUAL(table_txn(lake_b, "event_log", qid), b);
         CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
 
         snprintf(spec, sizeof spec, "after_commits:%" PRId64, b);
         crash_at(spec);
         CU_ASSERT(entry_exists(lake_b, "crash", "commits", b));
-        CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), b);
-        CU_ASSERT_EQUAL(table_txn(lake_b, dl, qid), b);
+        for (int u = 0; u < N_TABLES; u++) {
+            CU_ASSERT_EQUAL(table_txn(lake_b, tables_b[u], qid), b);
+        }
+        CU_ASSERT_EQUAL(table_txn(lake_b, "event_log", qid), b);
     }
     /* without a batch number: the first batch that gets there */
     crash_at("after_offsets");
@@ -488,8 +579,165 @@ static void test_crash_at_each_protocol_step_then_restart(void)
 
 /* ---- 4. the final run and the comparison ----------------------------------------------------- */
 
+/* The silver table, its quarantine and the event log of both lakes against each other and
+ * against bronze; `map_s` lists B's silver files with their batches; b_n / db_n are the bronze
+ * and dead-letter rows of B. */
+static void check_silver(const char *qb, const char *map_s, int64_t b_n, int64_t truth_dups)
+{
+    char sa[2048], sb[2048], qa_[2048], qb_[2048], ea[2048], eb[2048], ca[2048], cb[2048];
+    char *xsa, *xsb, *xqa, *xqb, *xea, *xeb, *sql = NULL;
+    int64_t last_a = -1, last_b = -1, a_n;
+    json_t *rows, *row;
+
+    table_dir(lake_a, "silver_orders", sa, sizeof sa);
+    table_dir(lake_b, "silver_orders", sb, sizeof sb);
+    table_dir(lake_a, QUARANTINE, qa_, sizeof qa_);
+    table_dir(lake_b, QUARANTINE, qb_, sizeof qb_);
+    table_dir(lake_a, "event_log", ea, sizeof ea);
+    table_dir(lake_b, "event_log", eb, sizeof eb);
+    ckpt_dirs(lake_a, "ref", ca, ca, sizeof ca);
+    last_a = e2e_latest_entry(ca, NULL);
+    ckpt_dirs(lake_b, "crash", cb, cb, sizeof cb);
+    last_b = e2e_latest_entry(cb, NULL);
+    a_n = e2e_table_rows(table_dir(lake_a, "bronze_orders", ca, sizeof ca));
+    xsa = e2e_table_sql(sa, "NULL AS x", false);
+    xsb = e2e_table_sql(sb, "NULL AS x", true);
+    xqa = e2e_table_sql(qa_, "NULL AS x", false);
+    xqb = e2e_table_sql(qb_, "NULL AS x", false);
+    xea = e2e_table_sql(ea, "NULL AS x", false);
+    xeb = e2e_table_sql(eb, "NULL AS x", false);
+    xsb[strlen(xsb) - 1] = '\0'; /* add filename = true */
+#define SILVERLESS "_batch_id, _ingestion_timestamp, _ingestion_date, _processing_timestamp"
+#define EVL(l, t, col, name)                                                                       \
+    " (SELECT coalesce(sum(" col "), 0) FROM e" l " WHERE table_name = '" t "') AS e" l "_" name ","
+#define EVLS(l)                                                                                    \
+    " (SELECT count(*) FROM e" l ") AS e" l "_n,"                                                  \
+    " (SELECT count(*) - count(DISTINCT (batch_id, table_name)) FROM e" l ") AS e" l "_dups,"      \
+    " (SELECT count(DISTINCT batch_id) FROM e" l ") AS e" l "_batches,"                            \
+    " (SELECT coalesce(min(batch_id), -1) FROM e" l ") AS e" l "_min,"                             \
+    " (SELECT coalesce(max(batch_id), -1) FROM e" l ") AS e" l "_max,"                             \
+    " (SELECT count(DISTINCT table_name) FROM e" l ") AS e" l                                      \
+    "_tables," EVL(l, "bronze_orders", "num_output_rows", "bronze") EVL(                           \
+        l, "silver_orders", "num_output_rows",                                                     \
+        "silver") EVL(l, "silver_orders", "num_input_rows",                                        \
+                      "silver_in") EVL(l, "silver_orders", "num_quarantined_rows",                 \
+                                       "silver_quar") EVL(l, "silver_orders",                      \
+                                                          "num_dropped_duplicates",                \
+                                                          "dropped_dups")                          \
+        EVL(l, "silver_orders", "num_dropped_late", "dropped_late") EVL(                           \
+            l, QUARANTINE, "num_output_rows",                                                      \
+            "quar") " (SELECT coalesce(sum(x.failed_records), 0) FROM (SELECT "                    \
+                    "unnest(expectations) AS x FROM e" l                                           \
+                    "   WHERE table_name = 'silver_orders') WHERE x.name = 'sane_total') AS e" l   \
+                    "_warn,"
+    CU_ASSERT_FATAL(
+        asprintf(
+            &sql,
+            "CREATE TEMP TABLE sa AS SELECT * EXCLUDE (" SILVERLESS ") FROM %s;"
+            "CREATE TEMP TABLE sb AS SELECT * FROM %s, filename = true);"
+            "CREATE TEMP TABLE qa AS SELECT * EXCLUDE (_batch_id, _ingestion_timestamp,"
+            " _ingestion_date) FROM %s;"
+            "CREATE TEMP TABLE qb AS SELECT * FROM %s;"
+            "CREATE TEMP TABLE ea AS SELECT * FROM %s;"
+            "CREATE TEMP TABLE eb AS SELECT * FROM %s;"
+            "CREATE TEMP TABLE map_s (f VARCHAR, v BIGINT);"
+            "INSERT INTO map_s VALUES %s;"
+            "SELECT (SELECT count(*) FROM sa) AS sa_n, (SELECT count(*) FROM sb) AS sb_n,"
+            " (SELECT count(*) FROM qa) AS qa_n, (SELECT count(*) FROM qb) AS qb_n,"
+            " (SELECT count(*) FROM (SELECT * FROM sa EXCEPT ALL"
+            "   SELECT * EXCLUDE (" SILVERLESS ", filename) FROM sb)) AS sa_only,"
+            " (SELECT count(*) FROM (SELECT * EXCLUDE (" SILVERLESS ", filename) FROM sb"
+            "   EXCEPT ALL SELECT * FROM sa)) AS sb_only,"
+            " (SELECT count(*) FROM (SELECT * FROM qa EXCEPT ALL SELECT * EXCLUDE (_batch_id,"
+            "   _ingestion_timestamp, _ingestion_date) FROM qb)) AS qa_only,"
+            " (SELECT count(*) FROM (SELECT * EXCLUDE (_batch_id, _ingestion_timestamp,"
+            "   _ingestion_date) FROM qb EXCEPT ALL SELECT * FROM qa)) AS qb_only,"
+            " (SELECT count(*) - count(DISTINCT order_id) FROM sa) AS sa_dup_ids,"
+            " (SELECT count(*) - count(DISTINCT order_id) FROM sb) AS sb_dup_ids,"
+            " (SELECT count(*) FROM sb WHERE order_id IS NULL OR length(trim(order_id)) = 0)"
+            "   AS sb_bad_ids,"
+            " (SELECT count(*) FROM sb WHERE price * quantity > " WARN_TOTAL ") AS sb_warned,"
+            " (SELECT count(*) FROM sb WHERE _processing_timestamp IS DISTINCT FROM"
+            "   _ingestion_timestamp) AS sb_ts,"
+            " (SELECT count(*) FROM sb LEFT JOIN map_s ON sb.filename = map_s.f"
+            "   WHERE map_s.v IS DISTINCT FROM sb._batch_id) AS sb_wrong_batch,"
+            " (SELECT count(*) FROM qb WHERE NOT list_contains(_validation_errors,"
+            "   'valid_order_id')) AS qb_no_rule,"
+            " (SELECT count(*) FROM qb WHERE order_id IS NOT NULL AND length(trim(order_id)) > 0)"
+            "   AS qb_good_ids," EVLS("a")
+                EVLS("b") " (SELECT count(*) FROM eb WHERE query_id <> '%s') AS eb_foreign",
+            xsa, xsb, xqa, xqb, xea, xeb, map_s, qb) > 0);
+#undef EVLS
+#undef EVL
+#undef SILVERLESS
+    rows = sm_test_duckdb(sql);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
+    row = json_array_get(rows, 0);
+    {
+        char *dump = json_dumps(row, JSON_COMPACT);
+        fprintf(stderr, "silver comparison (A batches 0..%" PRId64 ", B 0..%" PRId64 "): %s\n",
+                last_a, last_b, dump);
+        free(dump);
+    }
+    /* B's silver and quarantine are A's; silver has each order once and only valid ids */
+    CU_ASSERT(e2e_get_int(row, "sb_n") > 0 && e2e_get_int(row, "qb_n") > 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_n"), e2e_get_int(row, "sa_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "qb_n"), e2e_get_int(row, "qa_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sa_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "qa_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "qb_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sa_dup_ids"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_dup_ids"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_bad_ids"), 0);
+    CU_ASSERT(e2e_get_int(row, "sb_warned") > 0); /* warn keeps the row */
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_ts"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_wrong_batch"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "qb_no_rule"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "qb_good_ids"), 0);
+    /* the event log: one row per (batch, table) of every committed batch, all of B's query */
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_dups"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "ea_dups"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_min"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_max"), last_b);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_batches"), last_b + 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "ea_batches"), last_a + 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_tables"), N_TABLES);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_n"), (last_b + 1) * N_TABLES);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "ea_n"), (last_a + 1) * N_TABLES);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_foreign"), 0);
+    /* its counts add up to the tables; silver + quarantine + dropped = bronze, in both lakes */
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_bronze"), b_n);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_silver_in"), b_n);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_silver"), e2e_get_int(row, "sb_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_quar"), e2e_get_int(row, "qb_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_silver_quar"), e2e_get_int(row, "qb_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sb_n") + e2e_get_int(row, "qb_n") +
+                        e2e_get_int(row, "eb_dropped_dups") + e2e_get_int(row, "eb_dropped_late"),
+                    b_n);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "ea_bronze"), a_n);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "sa_n") + e2e_get_int(row, "qa_n") +
+                        e2e_get_int(row, "ea_dropped_dups") + e2e_get_int(row, "ea_dropped_late"),
+                    a_n);
+    /* every re-sent copy dropped, nothing late (the delay outlasts the data) */
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_dropped_dups"), truth_dups);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "ea_dropped_dups"), truth_dups);
+    CU_ASSERT(truth_dups >= (int64_t)((double)n_orders * DUP_RATIO / 2));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_dropped_late"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "eb_warn"), e2e_get_int(row, "ea_warn"));
+    CU_ASSERT(e2e_get_int(row, "eb_warn") > 0);
+    json_decref(rows);
+    free(sql);
+    free(xsa);
+    free(xsb);
+    free(xqa);
+    free(xqb);
+    free(xea);
+    free(xeb);
+}
+
 /*
- * Checks the Delta log of lake/bronze/table: versions 0..latest all there, the create first,
+ * Checks the Delta log of a table (table_dir): versions 0..latest all there, the create first,
  * then exactly one txn(qid) per commit with strictly increasing versions. Appends to `map` a
  * "('file', batch)" row per added file (its local path and the txn version of its commit) and
  * returns the number of commits with a txn; -1 when the table does not exist.
@@ -503,7 +751,7 @@ static int64_t check_log(const char *lake, const char *table, const char *qid, s
     int64_t latest = -1, prev = -1, n_txn = 0;
     delta_snapshot *s = NULL;
 
-    snprintf(p, sizeof p, "%s/bronze/%s", lake, table);
+    table_dir(lake, table, p, sizeof p);
     CU_ASSERT_EQUAL_FATAL(delta_latest_version(p, &latest, &err), SM_OK);
     if (latest < 0) {
         sm_arena_destroy(a);
@@ -575,7 +823,7 @@ static void check_checkpoint_commits(const char *lake, const char *name, const c
         for (size_t i = 0; i < c->n_tables; i++) {
             char t[2048];
             delta_commit_actions d;
-            snprintf(t, sizeof t, "%s/bronze/%s", lake, c->tables[i].name);
+            table_dir(lake, c->tables[i].name, t, sizeof t);
             CU_ASSERT_EQUAL_FATAL(delta_read_commit(t, c->tables[i].version, a, &d, &err), SM_OK);
             CU_ASSERT(d.n_txns == 1 && d.txns[0].version == n &&
                       strcmp(d.txns[0].app_id, qid) == 0);
@@ -592,7 +840,7 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
 {
     char pa[2048], pb[2048], da[2048], db[2048], qa[128], qb[128];
     char *ba, *bb, *xa, *xb, *sql = NULL;
-    sm_buf map_b = SM_BUF_INIT, map_d = SM_BUF_INIT, scratch = SM_BUF_INIT;
+    sm_buf map_b = SM_BUF_INIT, map_d = SM_BUF_INIT, map_s = SM_BUF_INIT, scratch = SM_BUF_INIT;
     int64_t t0 = sm_mono_ns(), n_bronze_txn, n_dead_txn;
     json_t *rows, *row;
     int code;
@@ -615,6 +863,12 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
     n_bronze_txn = check_log(lake_b, "bronze_orders", qb, &map_b);
     n_dead_txn = check_log(lake_b, "crash_dead_letter", qb, &map_d);
     CU_ASSERT_FATAL(n_bronze_txn > 0 && n_dead_txn > 0);
+    CU_ASSERT(check_log(lake_a, "silver_orders", qa, &scratch) >= BATCHES);
+    CU_ASSERT(check_log(lake_a, QUARANTINE, qa, &scratch) > 0);
+    CU_ASSERT(check_log(lake_a, "event_log", qa, &scratch) >= BATCHES);
+    CU_ASSERT(check_log(lake_b, "silver_orders", qb, &map_s) > 0);
+    CU_ASSERT(check_log(lake_b, QUARANTINE, qb, &scratch) > 0);
+    CU_ASSERT(check_log(lake_b, "event_log", qb, &scratch) > 0);
     check_checkpoint_commits(lake_a, "ref", qa);
     check_checkpoint_commits(lake_b, "crash", qb);
     {
@@ -629,6 +883,7 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
     }
     sm_buf_append(&map_b, "", 1, NULL);
     sm_buf_append(&map_d, "", 1, NULL);
+    sm_buf_append(&map_s, "", 1, NULL);
 
     snprintf(pa, sizeof pa, "%s/bronze/bronze_orders", lake_a);
     snprintf(pb, sizeof pb, "%s/bronze/bronze_orders", lake_b);
@@ -646,7 +901,8 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
         asprintf(
             &sql,
             "CREATE TEMP TABLE truth AS SELECT \"partition\" AS p, \"offset\" AS o, key AS k,"
-            " class FROM read_json('%s', format='newline_delimited') WHERE status = 'acked';"
+            " class, dup_of IS NOT NULL AS dup FROM read_json('%s',"
+            " format='newline_delimited') WHERE status = 'acked';"
             "CREATE TEMP TABLE a AS SELECT * EXCLUDE (_batch_id, _ingestion_timestamp) FROM %s;"
             "CREATE TEMP TABLE b AS SELECT * FROM %s, filename = true);"
             "CREATE TEMP TABLE da AS SELECT * EXCLUDE (_batch_id, _ingestion_timestamp) FROM %s;"
@@ -656,6 +912,7 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
             "CREATE TEMP TABLE map_d (f VARCHAR, v BIGINT);"
             "INSERT INTO map_d VALUES %s;"
             "SELECT (SELECT count(*) FROM truth) AS truth_n,"
+            " (SELECT count(*) FROM truth WHERE dup) AS truth_dups,"
             " (SELECT count(*) FROM truth WHERE class <> 'decode') AS truth_good,"
             " (SELECT count(*) FROM a) AS a_n, (SELECT count(*) FROM b) AS b_n,"
             " (SELECT count(*) FROM da) AS da_n, (SELECT count(*) FROM db) AS db_n,"
@@ -723,6 +980,7 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
     /* one commit per batch that had rows */
     CU_ASSERT_EQUAL(e2e_get_int(row, "b_batches"), n_bronze_txn);
     CU_ASSERT_EQUAL(e2e_get_int(row, "db_batches"), n_dead_txn);
+    check_silver(qb, (char *)map_s.data, e2e_get_int(row, "b_n"), e2e_get_int(row, "truth_dups"));
     json_decref(rows);
     free(sql);
     free(ba);
@@ -731,6 +989,7 @@ static void test_crash_final_run_gives_the_tables_of_the_uncrashed_run(void)
     free(xb);
     sm_buf_free(&map_b);
     sm_buf_free(&map_d);
+    sm_buf_free(&map_s);
     sm_buf_free(&scratch);
     fprintf(stderr, "checks: %" PRId64 " ms\n", ms_since(t0));
 }
