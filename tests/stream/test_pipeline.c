@@ -454,7 +454,7 @@ static void test_pipeline_hash_moves_only_with_table_contents(void)
                                        "      b: {expr: \"price > 0\", on_violation: drop}\n"
                                        "      a: {expr: \"quantity > 0\"}\n"));
     CU_ASSERT_NOT_EQUAL(h, hash_of("  format: avro\n  schema_registry: {url: /nonexistent}\n",
-                                silver)); /* continues source: */
+                                   silver)); /* continues source: */
     CU_ASSERT_EQUAL(h, hash_of("  format: json\n", silver));
     CU_ASSERT_NOT_EQUAL(h, hash_of("watermark: {column: order_ts, delay: 1m}\n", silver));
     CU_ASSERT_NOT_EQUAL(hash_of("watermark: {column: order_ts, delay: 1m}\n", silver),
