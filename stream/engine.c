@@ -1252,11 +1252,23 @@ static int write_event_log(sm_engine *e, const sm_batch_report *rep, const table
 {
     sm_evl_row *rows = sm_arena_calloc(e->batch_arena, sizeof *rows * (size_t)e->n_tables);
     sm_evl_batch b;
-    const char *topics = e->p->source.kafka.topics.count ? e->p->source.kafka.topics.items[0] : "";
+    const sm_strlist *tl = &e->p->source.kafka.topics;
+    size_t tlen = 1;
+    char *topics;
     int n = 0;
 
-    if (!rows) {
+    for (size_t i = 0; i < tl->count; i++) {
+        tlen += strlen(tl->items[i]) + 1;
+    }
+    if (!rows || !(topics = sm_arena_alloc(e->batch_arena, tlen))) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    topics[0] = '\0';
+    for (size_t i = 0; i < tl->count; i++) { /* "orders,returns" */
+        if (i > 0) {
+            strcat(topics, ",");
+        }
+        strcat(topics, tl->items[i]);
     }
     memset(&b, 0, sizeof b);
     b.pipeline = e->p->name;
@@ -2150,6 +2162,18 @@ void sm_engine_close(sm_engine *e)
     free(e);
 }
 
+/* A bronze table reads the source; the silver tables run are those reading a bronze table. */
+static bool is_bronze(const sm_pl_table *pt)
+{
+    return pt->layer == SM_PL_BRONZE && !pt->from;
+}
+
+static bool reads_bronze(const sm_pipeline *p, const sm_pl_table *pt)
+{
+    return pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
+           is_bronze(&p->tables[pt->from_index]);
+}
+
 /* A silver table reading a bronze table, and its quarantine table right after it. */
 static int pick_silver(sm_engine *e, const sm_pl_table *pt, int *n, sm_error *err)
 {
@@ -2213,16 +2237,8 @@ static int pick_tables(sm_engine *e, sm_error *err)
     for (size_t i = 0; i < p->n_tables; i++) {
         const sm_pl_table *pt = &p->tables[i];
         eng_table *t;
-        if (pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
-            p->tables[pt->from_index].layer == SM_PL_BRONZE && !p->tables[pt->from_index].from) {
-            continue; /* after the bronze tables */
-        }
-        if (pt->layer != SM_PL_BRONZE || pt->from) {
-            if (later.len) {
-                sm_buf_append(&later, ", ", 2, NULL);
-            }
-            sm_buf_append(&later, pt->name, strlen(pt->name), NULL);
-            continue;
+        if (!is_bronze(pt)) {
+            continue; /* silver after the bronze tables; the rest is named below */
         }
         t = &e->tables[n++];
         t->name = pt->name;
@@ -2236,7 +2252,6 @@ static int pick_tables(sm_engine *e, sm_error *err)
                    strcmp(pt->partition_by.items[0], PARTITION_COLUMN) == 0) {
             t->partitioned = true;
         } else {
-            sm_buf_free(&later);
             return sm_error_set(err, SM_ERR_USAGE,
                                 "%s: table %s: a bronze table is partitioned by _ingestion_date "
                                 "or not at all (partition_by: []); other partition columns are "
@@ -2244,7 +2259,6 @@ static int pick_tables(sm_engine *e, sm_error *err)
                                 p->file, pt->name);
         }
     }
-    sm_buf_free(&later);
     if (n == 0) {
         return sm_error_set(err, SM_ERR_USAGE,
                             "%s: the pipeline has no bronze table (a table with layer bronze and "
@@ -2254,18 +2268,13 @@ static int pick_tables(sm_engine *e, sm_error *err)
     for (size_t i = 0; i < p->n_tables; i++) {
         const sm_pl_table *pt = &p->tables[i];
         int rc;
-        if (pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
-            p->tables[pt->from_index].layer == SM_PL_BRONZE && !p->tables[pt->from_index].from &&
-            (rc = pick_silver(e, pt, &n, err)) != SM_OK) {
+        if (reads_bronze(p, pt) && (rc = pick_silver(e, pt, &n, err)) != SM_OK) {
             return rc;
         }
     }
     for (size_t i = 0; i < p->n_tables; i++) {
         const sm_pl_table *pt = &p->tables[i];
-        if (pt->layer == SM_PL_GOLD ||
-            (pt->from && !(pt->layer == SM_PL_SILVER && pt->from_index >= 0 &&
-                           p->tables[pt->from_index].layer == SM_PL_BRONZE &&
-                           !p->tables[pt->from_index].from))) {
+        if (!is_bronze(pt) && !reads_bronze(p, pt)) {
             if (later.len) {
                 sm_buf_append(&later, ", ", 2, NULL);
             }

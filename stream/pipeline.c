@@ -999,6 +999,18 @@ static bool avro_is_timestamp(const json_t *type)
  * checks, and its canonical text for the hash. The full schema (types, defaults, nesting) is
  * ingest/avsc.h's business; this only makes sure the file is there and is a record.
  */
+/* FNV-1a 64 of len bytes: the configuration hash and the descriptor set's fingerprint. */
+static uint64_t fnv1a64(const void *data, size_t len)
+{
+    const unsigned char *b = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 static sm_field *clone_field(sm_arena *a, const sm_field *f)
 {
     sm_field *c = sm_arena_alloc(a, sizeof *c);
@@ -1035,7 +1047,6 @@ static int load_proto_schema(loader *ld, const sm_cfg_node *at, const char *data
     const char *msg = p->source.protobuf.message;
     sm_error e;
     int rc = SM_OK;
-    uint64_t h = 1469598103934665603ULL;
 
     if (sm_proto_schema_load((const uint8_t *)data, len, &ps, &e) != SM_OK) {
         return fail_at(ld, at,
@@ -1068,10 +1079,8 @@ static int load_proto_schema(loader *ld, const sm_cfg_node *at, const char *data
         ld->schema_cols[i].is_ts = t == SM_TIMESTAMP_MS || t == SM_TIMESTAMP_US;
     }
     ld->n_schema_cols = (size_t)root->n_children;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
-    }
-    if (asprintf(&ld->schema_canonical, "protobuf:%s:%016llx", msg, (unsigned long long)h) < 0) {
+    if (asprintf(&ld->schema_canonical, "protobuf:%s:%016llx", msg,
+                 (unsigned long long)fnv1a64(data, len)) < 0) {
         ld->schema_canonical = NULL;
         rc = oom(ld);
     }
@@ -2121,16 +2130,6 @@ static json_t *pipeline_json(const sm_pipeline *p, const char *schema_canonical,
     return root;
 }
 
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static int compute_hash(loader *ld)
 {
     json_t *j = pipeline_json(ld->p, ld->schema_canonical, true);
@@ -2139,7 +2138,7 @@ static int compute_hash(loader *ld)
     if (!text) {
         return oom(ld);
     }
-    ld->p->config_hash = fnv1a64(text);
+    ld->p->config_hash = fnv1a64(text, strlen(text));
     free(text);
     snprintf(ld->p->config_hash_hex, sizeof ld->p->config_hash_hex, "%016llx",
              (unsigned long long)ld->p->config_hash);

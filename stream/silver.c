@@ -227,11 +227,9 @@ static int cmp_pos(const sm_silver *s, pos x, pos y)
     return u < v ? -1 : u > v;
 }
 
-static const sm_silver *sort_ctx; /* qsort has no context argument; one thread sorts */
-
-static int cmp_pos_q(const void *x, const void *y)
+static int cmp_pos_q(const void *x, const void *y, void *s)
 {
-    return cmp_pos(sort_ctx, *(const pos *)x, *(const pos *)y);
+    return cmp_pos(s, *(const pos *)x, *(const pos *)y);
 }
 
 /* The event time of a row in ms; false when the table has none or it is NULL. */
@@ -371,8 +369,7 @@ int sm_silver_finish(sm_silver *s, sm_error *err)
         }
     }
     if (s->n_keys > 0 && k > 1) {
-        sort_ctx = s;
-        qsort(order, (size_t)k, sizeof *order, cmp_pos_q);
+        qsort_r(order, (size_t)k, sizeof *order, cmp_pos_q, s);
     }
     for (int64_t i = 0; i < k; i++) {
         in_chunk *ic = &s->chunks[order[i].chunk];
@@ -399,8 +396,10 @@ int sm_silver_finish(sm_silver *s, sm_error *err)
                                                       : s->watermark_ms,
                                         &dup)) != SM_OK) {
             sm_buf_free(&key);
-            return sm_error_set(err, rc == SM_ERR_NOMEM ? SM_ERR_NOMEM : rc,
-                                "table %s: dedup state: out of memory", s->t->name);
+            return sm_error_set(err, rc,
+                                rc == SM_ERR_NOMEM ? "table %s: dedup state: out of memory"
+                                                   : "table %s: dedup key: bad key column",
+                                s->t->name);
         }
         if (dup) {
             ic->fate[row] = FATE_DUPLICATE;
