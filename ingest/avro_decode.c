@@ -23,6 +23,13 @@
 #include "core/durable.h"
 #include "ingest/json_decode.h"
 
+/* The timestamps readers take, in microseconds since the epoch: DuckDB's range (290309-12-22 BC
+ * .. 294247-01-10 04:00:54.775806; INT64_MAX is its 'infinity', -INT64_MAX '-infinity'). A
+ * timestamp-millis value must be in it once multiplied by 1000, or DuckDB and Spark cannot read
+ * the file. Same bounds in json_decode.c and proto_decode.c. */
+#define TS_US_MIN (-INT64_C(9223372022400000000))
+#define TS_US_MAX (INT64_MAX - 1)
+
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
 
@@ -541,6 +548,7 @@ typedef struct pnode {
     const wnode *w;   /* the writer's type at this point */
     const char *name; /* field name for messages */
     int64_t mul;      /* P_TS: writer unit → column unit */
+    int64_t lo, hi;   /* P_TS: the values taken, in the writer's unit */
     int fail_reason;  /* P_FAIL */
     const char *fail_msg;
     int n;              /* record: writer fields; union: branches */
@@ -769,6 +777,11 @@ static int compile(pctx *C, pnode *pn, const wnode *w, const sm_field *f, const 
             }
             pn->op = P_TS;
             pn->mul = (f->type == SM_TIMESTAMP_US && wms) ? 1000 : 1;
+            if (f->type == SM_TIMESTAMP_MS || pn->mul == 1000) {
+                pn->lo = -(-TS_US_MIN / 1000), pn->hi = TS_US_MAX / 1000;
+            } else {
+                pn->lo = TS_US_MIN, pn->hi = TS_US_MAX;
+            }
             return 0;
         }
         break;
@@ -1313,14 +1326,13 @@ static int dec(rd *r, const pnode *pn, sm_column *c)
         if (rc) {
             return -1;
         }
-        if (pn->mul != 1) {
-            if (v > INT64_MAX / pn->mul || v < INT64_MIN / pn->mul) {
-                return rfail(r, SM_AVRO_RANGE, at,
-                             "field '%s': timestamp %lld ms out of range in microseconds", pn->name,
-                             (long long)v);
-            }
-            v *= pn->mul;
+        if (v < pn->lo || v > pn->hi) {
+            return rfail(r, SM_AVRO_RANGE, at,
+                         "field '%s': timestamp %lld %s out of range (a timestamp must lie "
+                         "within 290309 BC .. 294247 AD, the int64 microseconds readers take)",
+                         pn->name, (long long)v, pn->hi == TS_US_MAX ? "us" : "ms");
         }
+        v *= pn->mul;
         return sm_column_append_i64(r->a, c, v) ? nomem(r) : 0;
     case P_I2F:
         rc = pn->w->t == W_INT ? read_int(r, pn->name, &v) : read_long(r, pn->name, &v);
@@ -1666,24 +1678,42 @@ int sm_avro_decoder_add_schema(sm_avro_decoder *d, int32_t id, const char *text,
     return SM_OK;
 }
 
-static sm_schema_ent *ent_load(sm_avro_decoder *d, int32_t id)
+/* The schema of `id` from the registry directory, then the fetch hook. NULL when neither has it
+ * (or out of memory); `miss` (may be NULL) then says why, with the hook's own message. */
+static sm_schema_ent *ent_load(sm_avro_decoder *d, int32_t id, char *miss, size_t cap)
 {
     char path[4096], *text = NULL;
     size_t len;
-    sm_error err;
+    sm_error err = {0};
     if (d->opts.registry_dir) {
         snprintf(path, sizeof path, "%s/%d.avsc", d->opts.registry_dir, (int)id);
         if (sm_read_file(path, MAX_SCHEMA_TEXT, &text, &len, &err) == SM_OK) {
             sm_schema_ent *e = ent_add(d, id, true, text, len, path);
             free(text);
+            if (!e && miss) {
+                snprintf(miss, cap, "schema id %d: out of memory", (int)id);
+            }
             return e;
         }
     }
-    if (d->opts.fetch && d->opts.fetch(d->opts.fetch_ctx, id, &text, &len, &err) == SM_OK) {
-        snprintf(path, sizeof path, "id %d (fetched)", (int)id);
-        sm_schema_ent *e = ent_add(d, id, true, text, len, path);
-        free(text);
-        return e;
+    if (d->opts.fetch) {
+        err.msg[0] = 0;
+        if (d->opts.fetch(d->opts.fetch_ctx, id, &text, &len, &err) == SM_OK) {
+            snprintf(path, sizeof path, "id %d (fetched)", (int)id);
+            sm_schema_ent *e = ent_add(d, id, true, text, len, path);
+            free(text);
+            if (!e && miss) {
+                snprintf(miss, cap, "schema id %d: out of memory", (int)id);
+            }
+            return e;
+        }
+        if (miss && err.msg[0]) {
+            snprintf(miss, cap, "schema id %d: the registry says: %.160s", (int)id, err.msg);
+            return NULL;
+        }
+    }
+    if (miss) {
+        snprintf(miss, cap, "schema id %d is not in the registry", (int)id);
     }
     return NULL;
 }
@@ -1704,7 +1734,7 @@ static void scan_dir(sm_avro_decoder *d)
             continue;
         }
         if (!ent_by_id(d, (int32_t)id)) {
-            (void)ent_load(d, (int32_t)id);
+            (void)ent_load(d, (int32_t)id, NULL, 0);
         }
     }
     closedir(dir);
@@ -1824,10 +1854,10 @@ static int decode_with(sm_avro_decoder *d, sm_schema_ent *e, const uint8_t *msg,
     return SM_OK;
 }
 
-static sm_schema_ent *lookup_id(sm_avro_decoder *d, int32_t id)
+static sm_schema_ent *lookup_id(sm_avro_decoder *d, int32_t id, char *miss, size_t cap)
 {
     sm_schema_ent *e = ent_by_id(d, id);
-    return e ? e : ent_load(d, id);
+    return e ? e : ent_load(d, id, miss, cap);
 }
 
 int sm_avro_decode_body(sm_avro_decoder *d, int32_t id, const uint8_t *body, size_t len,
@@ -1837,10 +1867,10 @@ int sm_avro_decode_body(sm_avro_decoder *d, int32_t id, const uint8_t *body, siz
     if (!why) {
         why = &local;
     }
-    sm_schema_ent *e = lookup_id(d, id);
+    char miss[224] = "";
+    sm_schema_ent *e = lookup_id(d, id, miss, sizeof miss);
     if (!e) {
-        return why_set(why, SM_AVRO_UNKNOWN_SCHEMA, 0,
-                       "unknown_schema: schema id %d is not in the registry", (int)id);
+        return why_set(why, SM_AVRO_UNKNOWN_SCHEMA, 0, "unknown_schema: %s", miss);
     }
     return decode_with(d, e, body, len, 0, arena, batch, why);
 }
@@ -1861,10 +1891,10 @@ int sm_avro_decode(sm_avro_decoder *d, const uint8_t *msg, size_t len, sm_arena 
         }
         int32_t id = (int32_t)((uint32_t)msg[1] << 24 | (uint32_t)msg[2] << 16 |
                                (uint32_t)msg[3] << 8 | msg[4]);
-        sm_schema_ent *e = lookup_id(d, id);
+        char miss[224] = "";
+        sm_schema_ent *e = lookup_id(d, id, miss, sizeof miss);
         if (!e) {
-            return why_set(why, SM_AVRO_UNKNOWN_SCHEMA, 1,
-                           "unknown_schema: schema id %d is not in the registry", (int)id);
+            return why_set(why, SM_AVRO_UNKNOWN_SCHEMA, 1, "unknown_schema: %s", miss);
         }
         return decode_with(d, e, msg, len, 5, arena, batch, why);
     }

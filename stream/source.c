@@ -185,6 +185,44 @@ static void set_reason(char *reason, size_t cap, const char *name, const char *m
     }
 }
 
+/* The message indexes of a Confluent frame must name the pipeline's message
+ * (source.protobuf.message, by default the first message of the descriptor set): the payload is
+ * decoded with that message's decoder, so a frame naming another one is a dead letter. */
+static int check_message_index(const sm_source_decoder *d, const sm_proto_frame *f, char *reason,
+                               size_t cap)
+{
+    const char *want = d->s->p->source.protobuf.message;
+    const char *got = sm_proto_schema_message_at(d->s->proto, f->indexes, f->n_indexes);
+    char path[8 * SM_PROTO_MAX_INDEXES + 4];
+    size_t o = 0;
+
+    if (!want && !(want = sm_proto_schema_message_at(d->s->proto, NULL, 0))) {
+        want = "";
+    }
+    if (want[0] == '.') {
+        want++;
+    }
+    if (got && strcmp(got, want) == 0) {
+        return SM_OK;
+    }
+    for (int i = 0; i < f->n_indexes && o < sizeof path; i++) {
+        int n = snprintf(path + o, sizeof path - o, "%s%d", i ? "," : "", (int)f->indexes[i]);
+        o += n > 0 ? (size_t)n : 0;
+    }
+    if (got) {
+        snprintf(reason, cap,
+                 "bad_message_index: Confluent frame: message indexes [%s] name %.100s, not the "
+                 "pipeline's message %.100s (source.protobuf.message)",
+                 path, got, want);
+    } else {
+        snprintf(reason, cap,
+                 "bad_message_index: Confluent frame: message indexes [%s] name no message of "
+                 "the descriptor set (the pipeline's message is %.100s)",
+                 path, want);
+    }
+    return SM_ERR_CORRUPT;
+}
+
 static int decode_proto(sm_source_decoder *d, const uint8_t *v, size_t len, sm_arena *arena,
                         sm_column *batch, char *reason, size_t cap, int64_t *err_offset)
 {
@@ -198,6 +236,10 @@ static int decode_proto(sm_source_decoder *d, const uint8_t *v, size_t len, sm_a
             set_reason(reason, cap, sm_proto_reason_name(why.reason), why.msg);
             *err_offset = (int64_t)why.offset;
             return SM_ERR_CORRUPT;
+        }
+        if ((rc = check_message_index(d, &f, reason, cap)) != SM_OK) {
+            *err_offset = 5;
+            return rc;
         }
         at = f.payload_offset;
     }

@@ -13,7 +13,10 @@
  *             (magic, schema id, message indexes) — a protobuf message never starts with 0,
  *             since field number 0 does not exist — and is decoded from its payload; others are
  *             plain messages. The reader's descriptor decodes every writer's message (protobuf
- *             compatibility is by field number), so the schema id is not looked up.
+ *             compatibility is by field number), so the schema id is not looked up; the frame's
+ *             message indexes are read against the reader's descriptor set and must name
+ *             source.protobuf.message (else a bad_message_index dead letter: a producer whose
+ *             .proto orders its messages differently is refused rather than misread).
  *
  * A record either appends one row or is refused with a reason for the dead-letter table
  * ("<reason name>: <message>", the names of the decoder headers) and the byte offset where the

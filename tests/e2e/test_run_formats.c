@@ -500,6 +500,10 @@ static void test_run_formats_give_the_same_bronze_rows(void)
     }
 }
 
+/* The reason of a dead letter, with every unknown_schema reason as one */
+#define UNKNOWN_AS_ONE                                                                             \
+    "CASE WHEN reason LIKE 'unknown_schema:%%' THEN 'unknown_schema' ELSE reason END AS reason"
+
 static void test_run_avro_with_an_http_registry_gives_the_same_rows(void)
 {
     char path[1024], lake[1024], log[1024], url[128], bp[2048], dp[2048], dpa[2048];
@@ -526,16 +530,17 @@ static void test_run_avro_with_an_http_registry_gives_the_same_rows(void)
     check_against_truth(lake, "fmt_avro_http", F_AVRO);
     check_same_bronze(lakes[F_AVRO], lake, "avro directory vs http registry");
 
-    /* the same dead letters, reasons included */
+    /* the same dead letters, reasons included — except that an unknown schema id says what
+     * the HTTP registry answered (a directory has nothing to say) */
     table_paths(lake, "fmt_avro_http", bp, dp, sizeof bp);
     table_paths(lakes[F_AVRO], "fmt_avro", bp, dpa, sizeof bp);
     da = e2e_table_sql(dpa, e2e_dead_empty, false);
     db = e2e_table_sql(dp, e2e_dead_empty, false);
     CU_ASSERT_FATAL(asprintf(&sql,
                              "CREATE TEMP TABLE a AS SELECT \"partition\", \"offset\", key, value,"
-                             " reason, error_offset FROM %s;"
+                             " " UNKNOWN_AS_ONE ", error_offset FROM %s;"
                              "CREATE TEMP TABLE b AS SELECT \"partition\", \"offset\", key, value,"
-                             " reason, error_offset FROM %s;"
+                             " " UNKNOWN_AS_ONE ", error_offset FROM %s;"
                              "SELECT (SELECT count(*) FROM a) AS a_n,"
                              " (SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b))"
                              " AS a_only,"

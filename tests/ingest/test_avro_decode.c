@@ -254,6 +254,8 @@ typedef struct acase {
 #define DATE   "{\"type\":\"int\",\"logicalType\":\"date\"}"
 #define TSMS   "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}"
 #define TSUS   "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}"
+#define LTSMS  "{\"type\":\"long\",\"logicalType\":\"local-timestamp-millis\"}"
+#define LTSUS  "{\"type\":\"long\",\"logicalType\":\"local-timestamp-micros\"}"
 #define ARR(t) "{\"type\":\"array\",\"items\":" t "}"
 #define MAP(t) "{\"type\":\"map\",\"values\":" t "}"
 #define NUL(t) "[\"null\"," t "]"
@@ -417,6 +419,23 @@ static const acase cases[] = {
     {TSUS, NULL, "L1704067200123456", "\"2024-01-01T00:00:00.123456Z\"", 0, 0},
     {TSMS, TSUS, "L1500", "\"1970-01-01T00:00:01.500000Z\"", 0, 0},
     {TSMS, TSUS, "L9223372036854776", NULL, SM_AVRO_RANGE, 0},
+    /* a timestamp must fit DuckDB's int64 microseconds (290309 BC .. 294247 AD, without the
+     * infinities): stored as is, DuckDB would read 'infinity' or refuse the whole file */
+    {TSMS, NULL, "L9223372036854775", "\"294247-01-10T04:00:54.775Z\"", 0, 0},
+    {TSMS, NULL, "L9223372036854776", NULL, SM_AVRO_RANGE, 0},
+    {TSMS, NULL, "L9223372036854775807", NULL, SM_AVRO_RANGE, 0},
+    {TSMS, NULL, "L-9223372022400000", "\"-290308-12-22T00:00:00.000Z\"", 0, 0},
+    {TSMS, NULL, "L-9223372022400001", NULL, SM_AVRO_RANGE, 0},
+    {TSMS, NULL, "L-9223372036854775808", NULL, SM_AVRO_RANGE, 0},
+    {LTSMS, NULL, "L4611686018427387904", NULL, SM_AVRO_RANGE, 0},
+    {TSMS, TSUS, "L-9223372022400001", NULL, SM_AVRO_RANGE, 0},
+    {TSUS, NULL, "L9223372036854775806", "\"294247-01-10T04:00:54.775806Z\"", 0, 0},
+    {TSUS, NULL, "L9223372036854775807", NULL, SM_AVRO_RANGE, 0},
+    {TSUS, NULL, "L-9223372022400000000", "\"-290308-12-22T00:00:00.000000Z\"", 0, 0},
+    {TSUS, NULL, "L-9223372022400000001", NULL, SM_AVRO_RANGE, 0},
+    {TSUS, NULL, "L-9223372036854775807", NULL, SM_AVRO_RANGE, 0},
+    {LTSUS, NULL, "L-9223372036854775808", NULL, SM_AVRO_RANGE, 0},
+    {"\"long\"", TSUS, "L9223372036854775807", NULL, SM_AVRO_RANGE, 0},
     {TSUS, TSMS, "L1", NULL, SM_AVRO_RESOLVE, -1},
     {"\"long\"", TSMS, "L2000", "\"1970-01-01T00:00:02.000Z\"", 0, 0},
     {TSMS, "\"long\"", "L2000", "2000", 0, 0},
@@ -790,11 +809,18 @@ static void test_avro_fingerprint_canonical_form(void)
 }
 
 static int fetch_calls;
+static bool long_fetch_msg;
 
 static int fetch_hook(void *ctx, int32_t id, char **text, size_t *len, sm_error *err)
 {
     (void)ctx;
     fetch_calls++;
+    if (long_fetch_msg) {
+        char x[400];
+        memset(x, 'x', sizeof x - 1);
+        x[sizeof x - 1] = 0;
+        return sm_error_set(err, SM_ERR_IO, "registry answered HTTP 500: %s", x);
+    }
     if (id != 99) {
         return sm_error_set(err, SM_ERR_IO, "no schema %d", (int)id);
     }
@@ -864,6 +890,18 @@ static void test_avro_decode_registry_dir_and_fetch(void)
     CU_ASSERT_EQUAL(sm_avro_decode(d, m98, sizeof m98, a, b, &why), SM_ERR_CORRUPT);
     CU_ASSERT_EQUAL(why.reason, SM_AVRO_UNKNOWN_SCHEMA);
     CU_ASSERT(strstr(why.msg, "98") != NULL);
+    /* the hook's own message is kept: the registry may have answered something else than 404 */
+    CU_ASSERT(strstr(why.msg, "no schema 98") != NULL);
+    CU_ASSERT(strncmp(why.msg, "unknown_schema: schema id 98: ", 30) == 0);
+    /* a long hook message is cut, not overflowing the reason */
+    const uint8_t m97[] = {0, 0, 0, 0, 97, 0x04};
+    long_fetch_msg = true;
+    CU_ASSERT_EQUAL(sm_avro_decode(d, m97, sizeof m97, a, b, &why), SM_ERR_CORRUPT);
+    long_fetch_msg = false;
+    CU_ASSERT_EQUAL(why.reason, SM_AVRO_UNKNOWN_SCHEMA);
+    CU_ASSERT(strstr(why.msg, "xxxxxxxx") != NULL);
+    CU_ASSERT(strstr(why.msg, "schema id 97: the registry says: registry answered HTTP 500") !=
+              NULL);
     /* single-object: the fingerprint of 15.avsc is found by scanning the directory */
     uint64_t fp;
     CU_ASSERT_EQUAL_FATAL(sm_avro_fingerprint(SIMPLE2, strlen(SIMPLE2), &fp, NULL, 0, &err), SM_OK);

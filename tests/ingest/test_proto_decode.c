@@ -20,6 +20,7 @@
 #include "core/durable.h"
 #include "ingest/proto_decode.h"
 #include "storage/column.h"
+#include "stream/source.h"
 #include "tools/json_rows.h"
 #include "sm_test.h"
 
@@ -436,6 +437,15 @@ static void build_cases(void)
          "\"1969-12-31T23:59:59.000000Z\"", -1},
         {"timestamp overflow", NULL, "b201 0a 08ffffffffffffffff7f", "ts", "!out_of_range", 3},
         {"timestamp bad nanos", NULL, "b201 06 1080a8d6b907", "ts", "!out_of_range", 3},
+        /* DuckDB's range: 290309 BC .. 294247 AD; INT64_MAX us is its 'infinity' */
+        {"timestamp max", NULL, "b201 0e 08f6b5c1deb78c02 10b0b8f7f102", "ts",
+         "\"294247-01-10T04:00:54.775806Z\"", -1},
+        {"timestamp infinity", NULL, "b201 0e 08f6b5c1deb78c02 1098c0f7f102", "ts", "!out_of_range",
+         3},
+        {"timestamp min", NULL, "b201 0b 0880bbbfa1c8f3fdffff01", "ts",
+         "\"-290308-12-22T00:00:00.000000Z\"", -1},
+        {"timestamp below min", NULL, "b201 11 08ffbabfa1c8f3fdffff01 10988cebdc03", "ts",
+         "!out_of_range", 3},
         {"timestamp wrong type", NULL, "b201 02 0d00", "ts", "!wrong_wire_type", 3},
         {"timestamp extra field skipped", NULL, "b201 04 08011801", "ts",
          "\"1970-01-01T00:00:01.000000Z\"", -1},
@@ -838,12 +848,86 @@ static void test_proto_protoc_encoded(void)
     sm_proto_schema_free(s);
 }
 
+/* stream/source.c: a Confluent frame's message indexes must name the pipeline's message (the
+ * payload is decoded with that message), else bad_message_index. */
+static void test_proto_source_message_index(void)
+{
+    const char *src = getenv("SMELTER_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/ingest/proto/test.desc", src ? src : ".");
+    sm_pipeline p;
+    memset(&p, 0, sizeof p);
+    p.file = "test.yaml";
+    p.source.format = SM_PL_FORMAT_PROTOBUF;
+    p.source.schema_path = path;
+    p.source.protobuf.message = "t.All";
+    sm_error err = {0};
+    sm_source *so = NULL;
+    sm_source_decoder *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(sm_source_open(&p, &so, &err), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(sm_source_decoder_new(so, &d, &err), SM_OK);
+    sm_arena *a = sm_arena_create(0, 0);
+    sm_column *b = sm_column_new(a, sm_source_schema(so), 8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    static const struct {
+        const char *hex;  /* after magic 0 and schema id 1; the message is i32 = 1 (08 01) */
+        const char *want; /* NULL: decodes; else the start of the reason */
+    } fr[] = {
+        {"02 02 0801", NULL}, /* [1]: t.All */
+        {"00 0801", "bad_message_index: Confluent frame: message indexes [0] name t.Inner, "
+                    "not the pipeline's message t.All"}, /* lone 0: [0] */
+        {"02 00 0801", "bad_message_index: Confluent frame: message indexes [0] name t.Inner"},
+        {"02 14 0801", "bad_message_index: Confluent frame: message indexes [10] name no message"},
+        {"04 06 00 0801", "bad_message_index: Confluent frame: message indexes [3,0] name "
+                          "t.Outer.Nested"},
+        {"04 02 04 0801", "bad_message_index: Confluent frame: message indexes [1,2] name no "
+                          "message"},
+        {"01 0801", "bad_message_index: Confluent frame: message index count out of range"},
+    };
+    for (size_t i = 0; i < sizeof fr / sizeof fr[0]; i++) {
+        uint8_t buf[64] = {0, 0, 0, 0, 1};
+        size_t n = 5;
+        for (const char *h = fr[i].hex; *h; h++) {
+            unsigned x;
+            if (*h != ' ' && sscanf(h, "%2x", &x) == 1) {
+                buf[n++] = (uint8_t)x, h++;
+            }
+        }
+        char reason[512] = "";
+        int64_t off = 0;
+        int rc = sm_source_decode(d, buf, n, a, b, reason, sizeof reason, &off, &err);
+        if (!fr[i].want) {
+            CU_ASSERT_EQUAL(rc, SM_OK);
+            CU_ASSERT_EQUAL(off, -1);
+        } else {
+            CU_ASSERT_EQUAL(rc, SM_ERR_CORRUPT);
+            CU_ASSERT_EQUAL(off, 5);
+            if (strncmp(reason, fr[i].want, strlen(fr[i].want)) != 0) {
+                fprintf(stderr, "frame %zu: want %s\n got %s\n", i, fr[i].want, reason);
+                CU_FAIL("reason");
+            }
+        }
+    }
+    /* a plain (unframed) message is the pipeline's message */
+    const uint8_t plain[] = {0x08, 0x02};
+    char reason[512] = "";
+    int64_t off = 0;
+    CU_ASSERT_EQUAL(
+        sm_source_decode(d, plain, sizeof plain, a, b, reason, sizeof reason, &off, &err), SM_OK);
+    CU_ASSERT_EQUAL(b->length, 2);
+    sm_source_decoder_free(d);
+    sm_source_close(so);
+    sm_arena_destroy(a);
+}
+
 static CU_TestInfo tests[] = {
     {"payloads encoded by protoc, truncated and bit-flipped", test_proto_protoc_encoded},
     {"table of payloads: values and failures", test_proto_table},
     {"descriptor set to schema", test_proto_schema},
     {"Confluent framing and the local registry", test_proto_confluent},
     {"a full arena fails the row with no_memory", test_proto_nomem},
+    {"stream/source.c: Confluent message indexes name the pipeline's message",
+     test_proto_source_message_index},
     CU_TEST_INFO_NULL,
 };
 

@@ -144,13 +144,17 @@ def json_cases():
                        ("month13", '"2026-13-01T00:00:00Z"', "wrong_type"),
                        ("frac", "1.5", "wrong_type"), ("hour_24", '"2026-01-01T24:00:00Z"', "wrong_type")]:
         J("ts_bad_" + name, '{"ts":%s}' % v, dead(r, 6))
-    # KNOWN BUG: a timestamp-millis far beyond what DuckDB/Spark (microseconds) can hold is
-    # stored as is; INT64_MAX reads back as DuckDB's 'infinity' and other values past +-2^63 us
-    # make the whole file unreadable to DuckDB ("Could not convert Timestamp(MS) to
-    # Timestamp(US)"), so no such case can sit in the table. Expected: out_of_range.
-    C.append(("# KNOWN BUG: timestamp-millis INT64_MAX is stored as is and reads back as DuckDB's "
-              "'infinity'; values past +-2^63 us make the file unreadable to DuckDB. Want out_of_range.",))
-    J("ts_bad_huge", '{"ts":9223372036854775807}', "xfail " + dead("out_of_range", 6))
+    # a timestamp must fit what DuckDB/Spark read (int64 microseconds, DuckDB's 290309 BC ..
+    # 294247 AD without its +-infinity): INT64_MAX ms would read as 'infinity', and values past
+    # +-2^63 us make the whole file unreadable ("Could not convert Timestamp(MS) to Timestamp(US)")
+    # the top of the range reads back 1 ms late: DuckDB renders TIMESTAMPTZ through ICU, whose
+    # dates are double milliseconds (2 ms apart past 2^53 ms, year 287396); the value is exact
+    J("ts_max", '{"ts":9223372036854775}', ok(row(ts="294247-01-10 04:00:54.776+00")))
+    J("ts_min", '{"ts":-9223372022400000}', ok(row(ts="290309-12-22 (BC) 00:00:00+00")))
+    for name, v in [("huge", "9223372036854775807"), ("past_max", "9223372036854776"),
+                    ("past_min", "-9223372022400001"), ("2_62", "4611686018427387904"),
+                    ("int64_min", "-9223372036854775808")]:
+        J("ts_bad_" + name, '{"ts":%s}' % v, dead("out_of_range", 6))
     for name, v, w in [("days", "20454", "2026-01-01"), ("iso", '"2026-01-01"', "2026-01-01"),
                        ("zero", "0", "1970-01-01"), ("neg", "-1", "1969-12-31"),
                        ("leap", '"2024-02-29"', "2024-02-29")]:
@@ -373,12 +377,16 @@ def avro_cases():
                         ("negative", -1000, "1969-12-31 23:59:59+00"),
                         ("year_9999", 253402300799999, "9999-12-31 23:59:59.999+00")]:
         A("ts_" + name, cf(1, a_rec(ts=ms)), ok(row(ts=w)))
-    # KNOWN BUG (not a case: it would make the whole bronze file unreadable to DuckDB): a
-    # timestamp-millis of 2**62 is stored as is; DuckDB fails the scan with "Could not convert
-    # Timestamp(MS) to Timestamp(US)". Expected: out_of_range.
-    C.append(("# KNOWN BUG (no case: it would break the scan): timestamp-millis 2**62 is stored as is "
-              "and DuckDB cannot read the file (Could not convert Timestamp(MS) to Timestamp(US)). "
-              "Want out_of_range.",))
+    # a timestamp must fit what DuckDB/Spark read (int64 microseconds, DuckDB's 290309 BC ..
+    # 294247 AD): past it DuckDB cannot read the file ("Could not convert Timestamp(MS) to
+    # Timestamp(US)") or reads 'infinity'
+    # the top of the range reads back 1 ms late: DuckDB renders TIMESTAMPTZ through ICU, whose
+    # dates are double milliseconds (2 ms apart past 2^53 ms, year 287396); the value is exact
+    A("ts_max", cf(1, a_rec(ts=9223372036854775)), ok(row(ts="294247-01-10 04:00:54.776+00")))
+    A("ts_min", cf(1, a_rec(ts=-9223372022400000)), ok(row(ts="290309-12-22 (BC) 00:00:00+00")))
+    for name, ms in [("2_62", 2**62), ("int64_max", 2**63 - 1), ("past_max", 9223372036854776),
+                     ("past_min", -9223372022400001), ("int64_min", -(2**63))]:
+        A("ts_bad_" + name, cf(1, a_rec(ts=ms)), dead("out_of_range"))
     for name, d, w in [("epoch", 0, "1970-01-01"), ("y2026", 20454, "2026-01-01"), ("neg", -1, "1969-12-31")]:
         A("date_" + name, cf(1, a_rec(dt=d)), ok(row(dt=w)))
     for u, w in [(0, 0.0), (1, 0.01), (-1, -0.01), (1234, 12.34), (-1234, -12.34), (999999999, 9999999.99),
@@ -625,6 +633,13 @@ def proto_cases():
     P("ts_nanos", pl(21, pv(1, 1767225600) + pv(2, 123456000)), ok(row(ts="2026-01-01 00:00:00.123456+00")))
     P("ts_negative", pl(21, pv(1, -1)), ok(row(ts="1969-12-31 23:59:59+00")))
     P("ts_out_of_range", pl(21, pv(1, 2**62)), dead("out_of_range"))
+    # DuckDB's range (290309 BC .. 294247 AD); INT64_MAX us is its 'infinity'. ts_max reads
+    # back 1 ms late: DuckDB renders TIMESTAMPTZ through ICU's double milliseconds (see json)
+    P("ts_max", pl(21, pv(1, 9223372036854) + pv(2, 775806000)),
+      ok(row(ts="294247-01-10 04:00:54.776806+00")))
+    P("ts_infinity", pl(21, pv(1, 9223372036854) + pv(2, 775807000)), dead("out_of_range"))
+    P("ts_min", pl(21, pv(1, -9223372022400)), ok(row(ts="290309-12-22 (BC) 00:00:00+00")))
+    P("ts_below_min", pl(21, pv(1, -9223372022401) + pv(2, 999999000)), dead("out_of_range"))
     # oneof and optional
     P("oneof_int", pv(22, 5), ok(row(oi=5)))
     P("oneof_string", pl(23, "x"), ok(row(os="x")))
@@ -693,15 +708,17 @@ def proto_cases():
         else:
             P("truncated_at_%02d" % n, full[:n], "dead:*")
     # Confluent framing: byte 0, schema id, message indexes
-    P("confluent_index_0", b"\x00" + struct.pack(">I", 1) + b"\x00" + pv(1, 1), ok(row(i32=1)))
-    P("confluent_only_header", b"\x00" + struct.pack(">I", 1) + b"\x00", ok(row()))
+    # conf.Conf is the third top-level message of conformance.proto: indexes [2]; a lone 0 is
+    # [0], conf.Inner. Indexes naming another message than the pipeline's (or none) are
+    # bad_message_index (the payload would be decoded as a message it is not).
+    P("confluent_index_2", b"\x00" + struct.pack(">I", 1) + b"\x02\x04" + pv(1, 1), ok(row(i32=1)))
+    P("confluent_only_header", b"\x00" + struct.pack(">I", 1) + b"\x02\x04", ok(row()))
     P("confluent_short_header", b"\x00\x00\x00", dead("truncated"))
-    # KNOWN BUG: without a registry, stream/source.c decode_proto parses the frame but ignores its
-    # message indexes: [10] names no message of the descriptor set, yet the payload decodes as
-    # conf.Conf. Expected: bad_message_index.
-    C.append(("# KNOWN BUG: message indexes of a Confluent frame are ignored without a registry "
-              "(stream/source.c decode_proto). Want bad_message_index.",))
-    P("confluent_bad_index", b"\x00" + struct.pack(">I", 1) + b"\x02\x14" + pv(1, 1), "xfail " + dead("bad_message_index"))
+    P("confluent_index_0", b"\x00" + struct.pack(">I", 1) + b"\x00" + pv(1, 1), dead("bad_message_index", 5))
+    P("confluent_index_1", b"\x00" + struct.pack(">I", 1) + b"\x02\x02" + pv(1, 1), dead("bad_message_index", 5))
+    P("confluent_bad_index", b"\x00" + struct.pack(">I", 1) + b"\x02\x14" + pv(1, 1), dead("bad_message_index", 5))
+    P("confluent_nested_bad_index", b"\x00" + struct.pack(">I", 1) + b"\x04\x04\x00" + pv(1, 1),
+      dead("bad_message_index", 5))
     P("tombstone", None, dead("null value"))
     return C
 
