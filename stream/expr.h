@@ -18,6 +18,7 @@
 #ifndef SM_STREAM_EXPR_H
 #define SM_STREAM_EXPR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -46,6 +47,13 @@ void sm_expr_destroy(sm_expr *e); /* accepts NULL */
 /* The result's field (name "expr"): its type is one of the result types above. */
 const sm_field *sm_expr_result(const sm_expr *e);
 const char *sm_expr_text(const sm_expr *e);
+
+/* When the whole expression is a CAST written in the text (`CAST(x AS decimal(9,2))`), the
+ * type it names: *kind an sm_type (SM_INT32 for int, SM_INT64 for bigint, SM_DECIMAL with
+ * *precision and *scale — DECIMAL alone is DECIMAL(10,0) —, else the result type), and true.
+ * False otherwise (the result is then sm_expr_result's type). Evaluation still gives the
+ * result type (INT64 / DOUBLE); this tells a caller what column type the user declared. */
+bool sm_expr_cast_target(const sm_expr *e, int *kind, int *precision, int *scale);
 
 /*
  * Evaluates over the rows `sel[0..n)` of `batch` (a STRUCT column built for the schema; all

@@ -73,9 +73,11 @@ typedef struct node {
     int pos; /* 1-based column in the text */
     int op;
     bool neg;
-    bool narrow; /* CAST AS INT: int32 range */
-    int scale;   /* CAST AS DECIMAL(p, s): s, else -1 */
-    char esc;    /* LIKE ... ESCAPE */
+    bool narrow;       /* CAST AS INT: int32 range */
+    int scale;         /* CAST AS DECIMAL(p, s): s, else -1 */
+    bool cast_written; /* N_CAST written in the text (not one the checker inserted) */
+    int precision;     /* CAST AS DECIMAL(p, s): p */
+    char esc;          /* LIKE ... ESCAPE */
     struct node **a;
     int na;
     /* N_LIT */

@@ -643,6 +643,7 @@ static node *parse_cast(parser *p, int pos)
         return NULL;
     }
     c->a[0] = x;
+    c->cast_written = true;
     if (!strcasecmp(ty, "int") || !strcasecmp(ty, "integer")) {
         c->t = E_INT;
         c->narrow = true;
@@ -661,6 +662,7 @@ static node *parse_cast(parser *p, int pos)
     } else if (!strcasecmp(ty, "decimal") || !strcasecmp(ty, "numeric")) {
         c->t = E_DOUBLE;
         c->scale = 0;
+        c->precision = 10; /* Spark's DECIMAL = DECIMAL(10, 0) */
         if (is_op(&p->t, "(")) {
             if (lex(p) != 0 || p->t.k != T_INT) {
                 perr(p, p->t.pos, "expected decimal precision");
@@ -680,6 +682,7 @@ static node *parse_cast(parser *p, int pos)
                     return NULL;
                 }
             }
+            c->precision = (int)prec;
             if (prec < 1 || prec > 38 || c->scale > prec) {
                 perr(p, tpos, "decimal(%" PRId64 ",%d) is not a valid decimal type", prec,
                      c->scale);
@@ -1484,4 +1487,16 @@ const sm_field *sm_expr_result(const sm_expr *e)
 const char *sm_expr_text(const sm_expr *e)
 {
     return e->text;
+}
+
+bool sm_expr_cast_target(const sm_expr *e, int *kind, int *precision, int *scale)
+{
+    const node *n = e->root;
+    if (n->k != N_CAST || !n->cast_written) {
+        return false;
+    }
+    *precision = n->scale >= 0 ? n->precision : 0;
+    *scale = n->scale >= 0 ? n->scale : 0;
+    *kind = n->scale >= 0 ? SM_DECIMAL : n->narrow ? SM_INT32 : (int)result_type(n->t);
+    return true;
 }

@@ -34,6 +34,7 @@
 #include "ingest/proto_decode.h"
 #include "stream/bronze.h"
 #include "stream/expr.h"
+#include "stream/project.h"
 
 #define PL_PATH_MAX   512
 #define PL_NAME_MAX   128
@@ -63,6 +64,8 @@ static int hook_starting_offsets(loader *ld, const pl_opt *o, sm_cfg_node *n, vo
 static int hook_tables(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
 static int hook_expectations(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
 static int hook_aggregates(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
+static int hook_select(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
+static int hook_casts(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf);
 static const char *join_path(loader *ld, const char *a, const char *b);
 static sm_cfg_node *node_at(const sm_cfg_node *root, const char *dotted);
 
@@ -229,6 +232,25 @@ static const pl_opt pl_opts[] = {
     T("tables.<name>.quarantine", SM_OPT_STRING, quarantine, NULL, SM_NO_BOUNDS, NULL, 0,
       "table that receives the rows dropped by expectations, with the failed rule names in "
       "_validation_errors"),
+    {{"tables.<name>.select", 0, SM_OPT_LIST, 0, NULL, SM_NO_BOUNDS, NULL, NULL,
+      "silver: the output columns, as Spark's selectExpr: \"expr [AS name]\" items over the "
+      "input columns, * for all of them, e.g. [order_id, \"price * quantity AS total\"]; "
+      "default every input column"},
+     K_VALUE,
+     S_TABLE,
+     0,
+     hook_select},
+    {{"tables.<name>.casts", 0, SM_OPT_MAP, 0, NULL, SM_NO_BOUNDS, NULL, NULL,
+      "silver: output column → type (int, bigint, double, string, date, timestamp, boolean, "
+      "decimal(p,s)), e.g. {quantity: int, price: \"decimal(10,2)\"}; the value is cast, and "
+      "NULL when it does not convert"},
+     K_VALUE,
+     S_TABLE,
+     0,
+     hook_casts},
+    T("tables.<name>.late", SM_OPT_STRING, late, NULL, SM_NO_BOUNDS, NULL, 0,
+      "silver: table that receives the rows whose event time is behind the watermark, with the "
+      "table's columns (needs watermark:)"),
     SECTION(S_TABLE, "tables.<name>.window", 0, "event-time window of an aggregating table"),
     T("tables.<name>.window.column", SM_OPT_STRING, window_column, NULL, SM_NO_BOUNDS, NULL,
       F_REQUIRED, "timestamp column the window is over"),
@@ -330,6 +352,8 @@ struct loader {
     sm_avsc *avsc;          /* the .avsc parsed (ingest/avsc.h); NULL when it does not parse */
     char avsc_err[SM_ERROR_MSG_MAX]; /* why, reported only when an expression needs it */
     sm_field *bronze_schema;         /* the input of tables reading bronze, made when needed */
+    bool any_select;                 /* some table has select: or casts: */
+    struct table_rows *rows;         /* per table, made when needed (rows_schema) */
 };
 
 /* Per table: what the file said, for checks that care whether a key was given. */
@@ -872,6 +896,54 @@ static int hook_aggregates(loader *ld, const pl_opt *o, sm_cfg_node *n, void *co
     return SM_OK;
 }
 
+static int hook_select(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf)
+{
+    sm_pl_table *t = conf;
+    (void)o;
+    size_t count = n->kind == SM_CFG_SEQ ? n->count : 1;
+    if ((n->kind != SM_CFG_SEQ && n->kind != SM_CFG_SCALAR) || n->is_null || count == 0) {
+        return fail_at(ld, n,
+                       "expected a list of \"expr [AS name]\" items, like [order_id, \"price * "
+                       "quantity AS total\"], found %s",
+                       n->is_null || count == 0 ? "nothing" : sm_cfg_kind_name(n->kind));
+    }
+    t->select = sm_arena_calloc(ld->arena, count * sizeof *t->select);
+    if (!t->select) {
+        return oom(ld);
+    }
+    for (size_t i = 0; i < count; i++) {
+        const sm_cfg_node *v = n->kind == SM_CFG_SEQ ? n->items[i] : n;
+        if (v->kind != SM_CFG_SCALAR || v->is_null || v->len == 0) {
+            return fail_at(ld, v, "expected an item like \"price * quantity AS total\", found %s",
+                           v->kind == SM_CFG_SCALAR ? "nothing" : sm_cfg_kind_name(v->kind));
+        }
+        t->select[i] = (sm_pl_select){v->str, {v->file, v->line, v->col}};
+    }
+    t->n_select = count;
+    return SM_OK;
+}
+
+/* casts: is read again by fold_casts once the input schema is known; here only its shape. */
+static int hook_casts(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf)
+{
+    (void)o;
+    (void)conf;
+    if (n->kind != SM_CFG_MAP || n->count == 0) {
+        return fail_at(ld, n,
+                       "expected a map of column → type, like {quantity: int, price: "
+                       "\"decimal(10,2)\"}, found %s",
+                       n->kind == SM_CFG_MAP || n->is_null ? "nothing" : sm_cfg_kind_name(n->kind));
+    }
+    for (size_t i = 0; i < n->count; i++) {
+        const sm_cfg_node *v = n->items[i];
+        if (v->kind != SM_CFG_SCALAR || v->is_null || v->len == 0) {
+            return fail_at(ld, v, "expected a type like int or decimal(10,2), found %s",
+                           v->kind == SM_CFG_SCALAR ? "nothing" : sm_cfg_kind_name(v->kind));
+        }
+    }
+    return SM_OK;
+}
+
 static int hook_expectations(loader *ld, const pl_opt *o, sm_cfg_node *n, void *conf)
 {
     sm_pl_table *t = conf;
@@ -1380,6 +1452,15 @@ static int infer_layer(const sm_pl_table *t)
     return t->n_aggregates ? SM_PL_GOLD : SM_PL_SILVER;
 }
 
+static int rows_schema(loader *ld, size_t i, const sm_field **out);
+static int input_schema(loader *ld, const sm_pl_table *t, const sm_field **out);
+static int check_table_column(loader *ld, const sm_cfg_node *at, size_t i, bool rows,
+                              const char *name, bool processing, bool need_ts, const char *what);
+static int check_side_table(loader *ld, size_t i, const char *name, const char *what,
+                            const char *dead);
+static sm_pl_pos expr_pos(const sm_pl_pos *node, const sm_cfg_node *x, const char *text, int at);
+static const sm_field *schema_column(const sm_field *schema, const char *name);
+
 /* Does the chain of from: above t reach a gold table (whose columns this file does not say)? */
 static bool reads_gold(const sm_pipeline *p, const sm_pl_table *t)
 {
@@ -1412,9 +1493,9 @@ static int check_tables(loader *ld)
                            t->name);
         }
         if (t->layer == SM_PL_BRONZE) {
-            static const char *const not_bronze[] = {"from",       "expectations", "dedup",
-                                                     "quarantine", "window",       "group_by",
-                                                     "aggregates", "output_mode"};
+            static const char *const not_bronze[] = {
+                "from",       "expectations", "dedup",  "quarantine", "window", "group_by",
+                "aggregates", "output_mode",  "select", "casts",      "late"};
             for (size_t k = 0; k < sizeof not_bronze / sizeof not_bronze[0]; k++) {
                 const sm_cfg_node *x = sm_cfg_get(tn, not_bronze[k]);
                 if (x && k == 0) {
@@ -1466,6 +1547,42 @@ static int check_tables(loader *ld)
         }
     }
 
+    /* select, casts, late: silver only; compiled here so later checks see the rows */
+    for (size_t i = 0; i < p->n_tables; i++) {
+        const sm_cfg_node *tn = tables->items[i];
+        static const char *const silver_only[] = {"select", "casts", "late"};
+        for (size_t k = 0; k < 3; k++) {
+            const sm_cfg_node *x = sm_cfg_get(tn, silver_only[k]);
+            if (x && p->tables[i].layer == SM_PL_GOLD) {
+                return fail_at(ld, key_or_self(x),
+                               "%s is for silver tables for now (a gold table's columns are its "
+                               "group_by and aggregates): put it on the silver table '%s' reads",
+                               silver_only[k], p->tables[i].name);
+            }
+            ld->any_select = ld->any_select || (x && k < 2);
+        }
+    }
+    for (size_t i = 0; ld->any_select && i < p->n_tables; i++) {
+        const sm_field *rows = NULL;
+        const sm_cfg_node *tn = tables->items[i];
+        if (p->tables[i].layer != SM_PL_SILVER) {
+            continue;
+        }
+        if (reads_gold(p, &p->tables[i])) {
+            const sm_cfg_node *x = sm_cfg_get(tn, "select");
+            if ((x = x ? x : sm_cfg_get(tn, "casts")) != NULL) {
+                return fail_at(ld, key_or_self(x),
+                               "a select is checked against its input's columns, and those of a "
+                               "gold table are not known yet: read a silver or bronze table");
+            }
+            continue;
+        }
+        int rc = rows_schema(ld, i, &rows);
+        if (rc != SM_OK) {
+            return rc;
+        }
+    }
+
     for (size_t i = 0; i < p->n_tables; i++) {
         sm_pl_table *t = &p->tables[i];
         const sm_cfg_node *tn = tables->items[i];
@@ -1514,8 +1631,8 @@ static int check_tables(loader *ld)
                                "at most the size");
             }
             if (!gold_input) {
-                int rc = check_column(ld, sm_cfg_get(w, "column"), t->window_column, processing,
-                                      true, "a window");
+                int rc = check_table_column(ld, sm_cfg_get(w, "column"), i, false, t->window_column,
+                                            processing, true, "a window");
                 if (rc != SM_OK) {
                     return rc;
                 }
@@ -1553,21 +1670,59 @@ static int check_tables(loader *ld)
                                "dedup keeps the keys it has seen until the watermark passes "
                                "them: declare watermark: {column, delay}");
             }
-            if (!gold_input) {
-                int rc =
-                    check_columns(ld, sm_cfg_get(dd, "keys"), &t->dedup_keys, processing, "dedup");
+            const sm_cfg_node *keys = sm_cfg_get(dd, "keys");
+            for (size_t k = 0; !gold_input && keys && k < t->dedup_keys.count; k++) {
+                int rc = check_table_column(ld, list_item(keys, k), i, t->layer == SM_PL_SILVER,
+                                            t->dedup_keys.items[k], processing, false, "dedup");
                 if (rc != SM_OK) {
                     return rc;
                 }
             }
         }
         if (!gold_input) {
-            int rc =
-                check_columns(ld, sm_cfg_get(tn, "group_by"), &t->group_by, processing, "group_by");
-            if (rc == SM_OK && t->layer == SM_PL_SILVER) {
-                rc = check_columns(ld, sm_cfg_get(tn, "partition_by"), &t->partition_by, true,
-                                   "partition_by");
+            const sm_cfg_node *gb = sm_cfg_get(tn, "group_by");
+            const sm_cfg_node *pb = sm_cfg_get(tn, "partition_by");
+            for (size_t k = 0; gb && k < t->group_by.count; k++) {
+                int rc = check_table_column(ld, list_item(gb, k), i, false, t->group_by.items[k],
+                                            processing, false, "group_by");
+                if (rc != SM_OK) {
+                    return rc;
+                }
             }
+            for (size_t k = 0; pb && t->layer == SM_PL_SILVER && k < t->partition_by.count; k++) {
+                int rc = check_table_column(ld, list_item(pb, k), i, true, t->partition_by.items[k],
+                                            true, false, "partition_by");
+                if (rc != SM_OK) {
+                    return rc;
+                }
+            }
+        }
+        if (t->late) {
+            int rc = check_side_table(ld, i, t->late, "late", dead);
+            if (rc != SM_OK) {
+                return rc;
+            }
+            if (!p->watermark.column) {
+                return fail_at(ld, sm_cfg_get(tn, "late"),
+                               "late rows are those whose event time is behind the watermark: "
+                               "declare watermark: {column, delay}");
+            }
+        }
+        if ((t->late || dd) && ld->any_select && !gold_input && p->watermark.column) {
+            const sm_field *rows = NULL;
+            int rc = rows_schema(ld, i, &rows);
+            if (rc != SM_OK) {
+                return rc;
+            }
+            if (!schema_column(rows, p->watermark.column)) {
+                const sm_cfg_node *sel = sm_cfg_get(tn, "select");
+                return fail_at(ld, key_or_self(sel ? sel : sm_cfg_get(tn, "casts")),
+                               "the select drops the watermark column '%s', which %s needs: keep "
+                               "it in the select",
+                               p->watermark.column, dd ? "dedup" : "late");
+            }
+            rc = check_table_column(ld, node_at(ld->root, "watermark.column"), i, true,
+                                    p->watermark.column, true, true, "the watermark");
             if (rc != SM_OK) {
                 return rc;
             }
@@ -1578,22 +1733,9 @@ static int check_tables(loader *ld)
             for (size_t k = 0; k < t->n_expectations; k++) {
                 drops = drops || t->expectations[k].on_violation == SM_PL_DROP;
             }
-            if (!is_identifier(t->quarantine) || strlen(t->quarantine) > PL_NAME_MAX) {
-                return fail_at(ld, q, "'%s' is not a table name (letters, digits and _)",
-                               t->quarantine);
-            }
-            if (table_index(p, t->quarantine) >= 0 || strcmp(t->quarantine, dead) == 0) {
-                return fail_at(ld, q,
-                               "'%s' is already a table of this pipeline: a quarantine "
-                               "table needs a name of its own",
-                               t->quarantine);
-            }
-            for (size_t k = 0; k < i; k++) {
-                if (p->tables[k].quarantine &&
-                    strcmp(p->tables[k].quarantine, t->quarantine) == 0) {
-                    return fail_at(ld, q, "'%s' is already the quarantine table of '%s'",
-                                   t->quarantine, p->tables[k].name);
-                }
+            int rc = check_side_table(ld, i, t->quarantine, "quarantine", dead);
+            if (rc != SM_OK) {
+                return rc;
             }
             if (!drops) {
                 return fail_at(ld, q,
@@ -1625,16 +1767,31 @@ static const char *join_path(loader *ld, const char *a, const char *b)
 
 /* --- expressions ----------------------------------------------------------------------------- */
 
+/* Per table: its rows (pipeline.h "Schemas") and where its final select items came from. */
+typedef struct sel_origin {
+    size_t item;             /* index in the file's select list */
+    const sm_cfg_node *node; /* that item's node; NULL when the table has no select: */
+    const char *cast_column; /* the item was made by casts: for this column, else NULL */
+    const sm_cfg_node *cast; /* the cast's type node */
+} sel_origin;
+
+typedef struct table_rows {
+    const sm_field *rows; /* NULL until made */
+    bool busy;
+    sel_origin *origin; /* per final select item, when casts: rewrote the list */
+} table_rows;
+
 /*
- * The schema a table's expressions see: its input's. A table reading bronze sees bronze's table
- * schema (.avsc fields, metadata columns and _ingestion_date, stream/bronze.h); a table reading
- * a silver table sees that table's input, because silver select and casts are not implemented
- * yet (issue 7): silver passes its input's columns through. check_tables has refused cycles.
+ * The input of table t: for a table reading bronze (or, unchecked, a gold table), bronze's table
+ * schema (.avsc fields, metadata columns and _ingestion_date, stream/bronze.h); for a table
+ * reading a silver table, that table's rows (rows_schema). check_tables has refused cycles.
  */
 static int input_schema(loader *ld, const sm_pl_table *t, const sm_field **out)
 {
     sm_pipeline *p = ld->p;
-    (void)t;
+    if (t->from_index >= 0 && p->tables[t->from_index].layer == SM_PL_SILVER) {
+        return rows_schema(ld, (size_t)t->from_index, out);
+    }
     if (!ld->bronze_schema) {
         sm_error e;
         if (!ld->avsc) {
@@ -1649,6 +1806,498 @@ static int input_schema(loader *ld, const sm_pl_table *t, const sm_field **out)
         }
     }
     *out = ld->bronze_schema;
+    return SM_OK;
+}
+
+/* "name" quoted as the expression language reads it ("" for a quote). In the arena. */
+static char *quote_name(loader *ld, const char *name)
+{
+    size_t n = strlen(name);
+    char *q = sm_arena_alloc(ld->arena, 2 * n + 3);
+    if (q) {
+        size_t k = 0;
+        q[k++] = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (name[i] == '"') {
+                q[k++] = '"';
+            }
+            q[k++] = name[i];
+        }
+        q[k++] = '"';
+        q[k] = 0;
+    }
+    return q;
+}
+
+/* The length of the expression of select item `s`, before its rename (stream/project.h: the
+ * last top-level AS outside quotes followed by a name and nothing else), trailing blanks cut. */
+static size_t item_expr_len(const char *s)
+{
+    size_t len = strlen(s);
+    int depth = 0;
+    for (size_t i = 0; s[i]; i++) {
+        char c = s[i];
+        if (c == '\'' || c == '"') {
+            for (i++; s[i] && !(s[i] == c && s[i + 1] != c); i += s[i] == c ? 2 : 1) {
+            }
+            if (!s[i]) {
+                break;
+            }
+            continue;
+        }
+        depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        if (depth || strncasecmp(s + i, "as", 2) != 0 || !isspace((unsigned char)s[i + 2]) ||
+            (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))) {
+            continue;
+        }
+        size_t j = i + 2;
+        while (isspace((unsigned char)s[j])) {
+            j++;
+        }
+        if (s[j] == '"') {
+            for (j++; s[j] && !(s[j] == '"' && s[j + 1] != '"'); j += s[j] == '"' ? 2 : 1) {
+            }
+            j += s[j] ? 1 : 0;
+        } else if (isalpha((unsigned char)s[j]) || s[j] == '_') {
+            while (isalnum((unsigned char)s[j]) || s[j] == '_') {
+                j++;
+            }
+        } else {
+            continue;
+        }
+        while (isspace((unsigned char)s[j])) {
+            j++;
+        }
+        if (!s[j]) {
+            len = i;
+        }
+    }
+    while (len > 0 && isspace((unsigned char)s[len - 1])) {
+        len--;
+    }
+    return len;
+}
+
+/* Reports error `e` of sm_project_new for the select of table i (final items). */
+static int select_error(loader *ld, size_t i, const sm_error *e)
+{
+    const sm_pl_table *t = &ld->p->tables[i];
+    if (e->code == SM_ERR_NOMEM) {
+        return oom(ld);
+    }
+    size_t k = 0;
+    const char *rest = e->msg;
+    int at = 0;
+    if (sscanf(e->msg, "select item %zu (", &k) == 1 && k >= 1 && k <= t->n_select) {
+        char prefix[64];
+        int n = snprintf(prefix, sizeof prefix, "select item %zu (`", k);
+        size_t tl = strlen(t->select[k - 1].text);
+        if (n > 0 && strlen(e->msg) >= (size_t)n + tl + 4 &&
+            strncmp(e->msg + n + tl, "`): ", 4) == 0) {
+            rest = e->msg + n + tl + 4;
+        }
+    }
+    if (rest == e->msg || k == 0) {
+        const sm_cfg_node *tn = sm_cfg_get(sm_cfg_get(ld->root, "tables"), t->name);
+        const sm_cfg_node *at_node = sm_cfg_get(tn, "select");
+        return fail_at(ld, at_node ? at_node : sm_cfg_get(tn, "casts"), "%s", e->msg);
+    }
+    const sel_origin *o = ld->rows[i].origin ? &ld->rows[i].origin[k - 1] : NULL;
+    if (o && o->cast_column) {
+        if (sscanf(rest, "at %d:", &at) == 1) {
+            rest = strchr(rest, ':') + 1;
+            rest += *rest == ' ';
+        }
+        const sm_pl_pos *pos = &t->select[k - 1].pos;
+        return sm_error_set(ld->err, SM_ERR_USAGE, "%s:%d:%d: table %s, casts.%s: %s", pos->file,
+                            pos->line, pos->col, t->name, o->cast_column, rest);
+    }
+    size_t item = o ? o->item : k - 1;
+    const sm_cfg_node *x = o ? o->node : NULL;
+    if (!o) {
+        const sm_cfg_node *tn = sm_cfg_get(sm_cfg_get(ld->root, "tables"), t->name);
+        const sm_cfg_node *sn = sm_cfg_get(tn, "select");
+        x = sn && sn->kind == SM_CFG_SEQ && item < sn->count ? sn->items[item] : sn;
+    }
+    if (sscanf(rest, "at %d:", &at) != 1) {
+        at = 0;
+    }
+    sm_pl_pos pos = expr_pos(&t->select[k - 1].pos, x, t->select[k - 1].text, at);
+    return sm_error_set(ld->err, SM_ERR_USAGE, "%s:%d:%d: table %s, select item %zu: %s", pos.file,
+                        pos.line, pos.col, t->name, item + 1, rest);
+}
+
+/* Checks a type of casts: (whitelisted characters, then CAST(NULL AS type) must compile). */
+static int check_cast_type(loader *ld, const sm_cfg_node *v, const sm_field *in)
+{
+    char text[160];
+    bool ok = v->len < 100 && strspn(v->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789_(), ") == v->len;
+    sm_expr *e = NULL;
+    sm_error ce;
+    int kind, prec, scale;
+    if (ok) {
+        snprintf(text, sizeof text, "CAST(NULL AS %s)", v->str);
+        if (sm_expr_compile(text, in, NULL, &e, &ce) != SM_OK) {
+            if (ce.code == SM_ERR_NOMEM) {
+                return oom(ld);
+            }
+            ok = false;
+        } else {
+            ok = sm_expr_cast_target(e, &kind, &prec, &scale);
+            sm_expr_destroy(e);
+        }
+    }
+    if (!ok) {
+        return fail_at(ld, v,
+                       "'%s' is not a type CAST accepts: int, bigint, double, string, date, "
+                       "timestamp, boolean or decimal(p,s)",
+                       v->str);
+    }
+    return SM_OK;
+}
+
+/* The output column names of select item `text` alone over `in` (a `*` gives every column).
+ * *n_out 0 when it does not compile alone (the whole select compiled, so it does). */
+static int item_outputs(loader *ld, const sm_field *in, const char *text, sm_project **out)
+{
+    sm_error e;
+    const char *items[] = {text};
+    if (sm_project_new(in, items, 1, out, &e) != SM_OK) {
+        *out = NULL;
+        return e.code == SM_ERR_NOMEM ? oom(ld) : SM_OK;
+    }
+    return SM_OK;
+}
+
+/* printf into the arena; NULL on out of memory. */
+static char *arena_printf(sm_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *arena_printf(sm_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? sm_arena_alloc(a, (size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+/* Appends one final select item (text in the arena) with its origin. */
+static int push_item(loader *ld, sm_pl_select *items, sel_origin *origin, size_t *n,
+                     const char *text, sm_pl_pos pos, sel_origin o)
+{
+    if (!text) {
+        return oom(ld);
+    }
+    items[*n] = (sm_pl_select){text, pos};
+    origin[*n] = o;
+    (*n)++;
+    return SM_OK;
+}
+
+/* The index of cast column `name` in casts (a map node), or -1. */
+static int cast_index(const sm_cfg_node *casts, const char *name)
+{
+    for (size_t c = 0; casts && c < casts->count; c++) {
+        if (strcmp(casts->keys[c]->str, name) == 0) {
+            return (int)c;
+        }
+    }
+    return -1;
+}
+
+/* Folds casts: into t->select (see pipeline.h), checking every cast names an output column. */
+static int fold_casts(loader *ld, size_t i, const sm_field *in, const sm_cfg_node *casts,
+                      const sm_cfg_node *sel)
+{
+    sm_pl_table *t = &ld->p->tables[i];
+    size_t cap = (size_t)in->n_children + casts->count;
+    bool *used = sm_arena_calloc(ld->arena, casts->count * sizeof *used);
+    int rc;
+    for (size_t c = 0; c < casts->count; c++) {
+        if ((rc = check_cast_type(ld, casts->items[c], in)) != SM_OK) {
+            return rc;
+        }
+    }
+    /* the items as they are (a table without select: every input column) */
+    size_t n_src = t->n_select ? t->n_select : (size_t)in->n_children;
+    cap += n_src * (size_t)(in->n_children + 1);
+    sm_pl_select *items = sm_arena_calloc(ld->arena, cap * sizeof *items);
+    sel_origin *origin = sm_arena_calloc(ld->arena, cap * sizeof *origin);
+    if (!used || !items || !origin) {
+        return oom(ld);
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < n_src; k++) {
+        const char *text = t->n_select ? t->select[k].text : NULL;
+        sm_pl_pos pos = t->n_select ? t->select[k].pos : t->pos;
+        const sm_cfg_node *node =
+            t->n_select ? (sel->kind == SM_CFG_SEQ ? sel->items[k] : sel) : NULL;
+        sm_project *one = NULL;
+        const sm_field *outs = NULL;
+        const char *only = NULL; /* the single output's expression (quoted input column) */
+        if (!text) {
+            only = quote_name(ld, in->children[k]->name);
+            if (!only) {
+                return oom(ld);
+            }
+        } else {
+            if ((rc = item_outputs(ld, in, text, &one)) != SM_OK) {
+                return rc;
+            }
+            outs = one ? sm_project_schema(one) : NULL;
+        }
+        int n_out = text ? (outs ? outs->n_children : 0) : 1;
+        bool any = false;
+        for (int c = 0; c < n_out; c++) {
+            any = any ||
+                  cast_index(casts, text ? outs->children[c]->name : in->children[k]->name) >= 0;
+        }
+        sel_origin o = {k, node, NULL, NULL};
+        if (!any) {
+            rc = push_item(ld, items, origin, &n, text ? text : only, pos, o);
+        } else if (text && (n_out != 1 || strcmp(text + strspn(text, " \t"), "*") == 0 ||
+                            strncmp(text + strspn(text, " \t"), "* ", 2) == 0)) {
+            /* a `*`: its columns one by one */
+            for (int c = 0; c < n_out && rc == SM_OK; c++) {
+                const char *name = outs->children[c]->name;
+                int ci = cast_index(casts, name);
+                const char *q = quote_name(ld, name);
+                if (ci < 0) {
+                    rc = push_item(ld, items, origin, &n, q, pos, o);
+                    continue;
+                }
+                used[ci] = true;
+                const sm_cfg_node *v = casts->items[ci];
+                char *x = q ? arena_printf(ld->arena, "CAST(%s AS %s) AS %s", q, v->str, q) : NULL;
+                rc = push_item(ld, items, origin, &n, x, (sm_pl_pos){v->file, v->line, v->col},
+                               (sel_origin){k, node, name, v});
+            }
+        } else {
+            const char *name = text ? outs->children[0]->name : in->children[k]->name;
+            int ci = cast_index(casts, name);
+            const sm_cfg_node *v = casts->items[ci];
+            used[ci] = true;
+            const char *expr = only;
+            if (text) {
+                int ic = sm_project_input_column(one, 0);
+                expr = ic >= 0 ? quote_name(ld, in->children[ic]->name)
+                               : sm_arena_strndup(ld->arena, text, item_expr_len(text));
+            }
+            const char *q = quote_name(ld, name);
+            char *x =
+                expr && q ? arena_printf(ld->arena, "CAST(%s AS %s) AS %s", expr, v->str, q) : NULL;
+            rc = push_item(ld, items, origin, &n, x, (sm_pl_pos){v->file, v->line, v->col},
+                           (sel_origin){k, node, name, v});
+        }
+        sm_project_free(one);
+        if (rc != SM_OK) {
+            return rc;
+        }
+    }
+    for (size_t c = 0; c < casts->count; c++) {
+        if (!used[c]) {
+            const sm_cfg_node *k = casts->keys[c];
+            const char **names = sm_arena_calloc(ld->arena, (n + 1) * sizeof *names);
+            const char *near = NULL;
+            sm_project *all = NULL;
+            if (names) {
+                const char **texts = sm_arena_calloc(ld->arena, (n + 1) * sizeof *texts);
+                for (size_t j = 0; texts && j < n; j++) {
+                    texts[j] = items[j].text;
+                }
+                sm_error e;
+                if (texts && sm_project_new(in, texts, n, &all, &e) == SM_OK) {
+                    const sm_field *f = sm_project_schema(all);
+                    for (int j = 0; j < f->n_children; j++) {
+                        names[j] = f->children[j]->name;
+                    }
+                    near = sm_nearest(k->str, names);
+                }
+            }
+            char hint[PL_NAME_MAX + 32] = "";
+            if (near) {
+                snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+            }
+            sm_project_free(all);
+            return fail_at(ld, k, "'%s' is not a column of the table's select%s", k->str, hint);
+        }
+    }
+    t->select = items;
+    t->n_select = n;
+    ld->rows[i].origin = origin;
+    return SM_OK;
+}
+
+/*
+ * The rows of silver table i (pipeline.h "Schemas"): its select compiled against its input
+ * (casts: folded in first), without a column named _processing_timestamp, then
+ * _processing_timestamp. The fields are copied into the pipeline's arena (one level: nested
+ * fields are the input's own), so the projection is freed here. Errors point into the file.
+ */
+static int rows_schema(loader *ld, size_t i, const sm_field **out)
+{
+    sm_pipeline *p = ld->p;
+    sm_pl_table *t = &p->tables[i];
+    table_rows *r;
+    if (!ld->rows && !(ld->rows = sm_arena_calloc(ld->arena, p->n_tables * sizeof *ld->rows))) {
+        return oom(ld);
+    }
+    r = &ld->rows[i];
+    if (r->rows) {
+        *out = r->rows;
+        return SM_OK;
+    }
+    const sm_field *in = NULL;
+    int rc = input_schema(ld, t, &in);
+    if (rc != SM_OK) {
+        return rc;
+    }
+    const sm_cfg_node *tn = sm_cfg_get(sm_cfg_get(ld->root, "tables"), t->name);
+    const sm_cfg_node *casts = sm_cfg_get(tn, "casts"), *sel = sm_cfg_get(tn, "select");
+    const char **texts = sm_arena_calloc(ld->arena, (t->n_select + 1) * sizeof *texts);
+    sm_project *pj = NULL;
+    sm_error e;
+    if (!texts) {
+        return oom(ld);
+    }
+    for (size_t k = 0; k < t->n_select; k++) {
+        texts[k] = t->select[k].text;
+    }
+    if (sm_project_new(in, texts, t->n_select, &pj, &e) != SM_OK) {
+        return select_error(ld, i, &e);
+    }
+    if (casts && !r->busy) {
+        r->busy = true;
+        sm_project_free(pj);
+        pj = NULL;
+        if ((rc = fold_casts(ld, i, in, casts, sel)) != SM_OK) {
+            return rc;
+        }
+        texts = sm_arena_calloc(ld->arena, (t->n_select + 1) * sizeof *texts);
+        for (size_t k = 0; texts && k < t->n_select; k++) {
+            texts[k] = t->select[k].text;
+        }
+        if (!texts) {
+            return oom(ld);
+        }
+        if (sm_project_new(in, texts, t->n_select, &pj, &e) != SM_OK) {
+            return select_error(ld, i, &e);
+        }
+    }
+    const sm_field *s = sm_project_schema(pj);
+    sm_field **kids = sm_arena_calloc(ld->arena, (size_t)(s->n_children + 1) * sizeof *kids);
+    int n = 0;
+    for (int k = 0; kids && k < s->n_children; k++) {
+        if (strcmp(s->children[k]->name, processing_col.name) == 0) {
+            continue;
+        }
+        sm_field *f = sm_arena_alloc(ld->arena, sizeof *f);
+        if (!f || !(kids[n] = f)) {
+            kids = NULL;
+            break;
+        }
+        *f = *s->children[k];
+        if (!(f->name = sm_arena_strdup(ld->arena, s->children[k]->name))) {
+            kids = NULL;
+        }
+        n++;
+    }
+    sm_project_free(pj);
+    sm_field *st = NULL;
+    if (!kids ||
+        !(kids[n] = sm_field_new(ld->arena, processing_col.name, SM_TIMESTAMP_US, false)) ||
+        !(st = sm_field_struct(ld->arena, t->name, kids, n + 1, false))) {
+        return oom(ld);
+    }
+    r->rows = st;
+    *out = st;
+    return SM_OK;
+}
+
+/* `name` among the columns of `schema` (exactly: keys name columns as they are). */
+static const sm_field *schema_column(const sm_field *schema, const char *name)
+{
+    for (int k = 0; k < schema->n_children; k++) {
+        if (strcmp(schema->children[k]->name, name) == 0) {
+            return schema->children[k];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Checks that `name` is a column a key of table i may name: of its rows (rows) or of its input.
+ * Without any select in the pipeline, the columns are the .avsc's and the metadata columns (+
+ * _processing_timestamp when `processing`), as check_column says.
+ */
+static int check_table_column(loader *ld, const sm_cfg_node *at, size_t i, bool rows,
+                              const char *name, bool processing, bool need_ts, const char *what)
+{
+    const sm_pl_table *t = &ld->p->tables[i];
+    const sm_field *schema = NULL;
+    if (!ld->any_select) {
+        return check_column(ld, at, name, processing, need_ts, what);
+    }
+    int rc = rows ? rows_schema(ld, i, &schema) : input_schema(ld, t, &schema);
+    if (rc != SM_OK) {
+        return rc;
+    }
+    const sm_field *f = schema_column(schema, name);
+    if (!f) {
+        const char **names =
+            sm_arena_calloc(ld->arena, (size_t)(schema->n_children + 1) * sizeof *names);
+        for (int k = 0; names && k < schema->n_children; k++) {
+            names[k] = schema->children[k]->name;
+        }
+        const char *near = names ? sm_nearest(name, names) : NULL;
+        char hint[PL_NAME_MAX + 32] = "";
+        if (near) {
+            snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+        }
+        return fail_at(ld, at, "'%s' is not a column of the %s of table %s%s", name,
+                       rows ? "rows (select output and _processing_timestamp)" : "input", t->name,
+                       hint);
+    }
+    if (need_ts && f->type != SM_TIMESTAMP_US && f->type != SM_TIMESTAMP_MS) {
+        return fail_at(ld, at, "'%s' is a %s column of table %s, not a timestamp: %s needs one",
+                       name, sm_type_name(f->type), t->name, what);
+    }
+    return SM_OK;
+}
+
+/* A quarantine or late table name of table i: a name of its own, as check_tables wants. */
+static int check_side_table(loader *ld, size_t i, const char *name, const char *what,
+                            const char *dead)
+{
+    sm_pipeline *p = ld->p;
+    const sm_cfg_node *q =
+        sm_cfg_get(sm_cfg_get(sm_cfg_get(ld->root, "tables"), p->tables[i].name), what);
+    if (!is_identifier(name) || strlen(name) > PL_NAME_MAX) {
+        return fail_at(ld, q, "'%s' is not a table name (letters, digits and _)", name);
+    }
+    if (table_index(p, name) >= 0 || strcmp(name, dead) == 0) {
+        return fail_at(ld, q,
+                       "'%s' is already a table of this pipeline: a %s table needs a name of its "
+                       "own",
+                       name, what);
+    }
+    /* the names checked before this one: quarantine then late, table by table */
+    bool late = strcmp(what, "late") == 0;
+    for (size_t k = 0; k <= i; k++) {
+        const sm_pl_table *o = &p->tables[k];
+        if ((k < i || late) && o->quarantine && strcmp(o->quarantine, name) == 0) {
+            return fail_at(ld, q, "'%s' is already the quarantine table of '%s'", name, o->name);
+        }
+        if (k < i && o->late && strcmp(o->late, name) == 0) {
+            return fail_at(ld, q, "'%s' is already the late table of '%s'", name, o->name);
+        }
+    }
     return SM_OK;
 }
 
@@ -1755,10 +2404,10 @@ static int compile_check(loader *ld, const char *text, const sm_field *schema, b
 }
 
 /*
- * Compiles every expectation of every table, and the argument of sum()/avg() aggregates,
- * against the table's input schema: unknown columns and functions, type errors and rules that
- * are not boolean are found when the pipeline loads, not at the first batch. Errors point at
- * the character of the file where the compiler stopped when expr_pos can tell.
+ * Compiles every expectation of every table against its rows (silver) or input (gold), and the
+ * argument of sum()/avg() aggregates against the input: unknown columns and functions, type errors
+ * and rules that are not boolean are found when the pipeline loads, not at the first batch. Errors
+ * point at the character of the file where the compiler stopped when expr_pos can tell.
  */
 static int check_expressions(loader *ld)
 {
@@ -1774,7 +2423,10 @@ static int check_expressions(loader *ld)
         if ((t->n_expectations == 0 && t->n_aggregates == 0) || t->from_index < 0) {
             continue; /* bronze tables have neither (check_tables refuses them) */
         }
-        int rc = input_schema(ld, t, &schema);
+        /* a silver table's rules see its rows (DLT checks a table's output); aggregates the
+         * input */
+        int rc = t->layer == SM_PL_SILVER && !reads_gold(p, t) ? rows_schema(ld, i, &schema)
+                                                               : input_schema(ld, t, &schema);
         if (rc != SM_OK) {
             return rc;
         }
@@ -2011,7 +2663,19 @@ static void add_values(json_t *obj, int scope, const char *prefix, const void *c
             continue;
         }
         json_t *v;
-        if (o->hook == hook_aggregates) {
+        if (o->hook == hook_casts) {
+            continue; /* folded into select at load */
+        }
+        if (o->hook == hook_select) {
+            const sm_pl_table *t = conf;
+            if (t->n_select == 0) {
+                continue;
+            }
+            v = json_array();
+            for (size_t k = 0; v && k < t->n_select; k++) {
+                json_array_append_new(v, json_string(t->select[k].text));
+            }
+        } else if (o->hook == hook_aggregates) {
             const sm_pl_table *t = conf;
             v = json_object();
             for (size_t k = 0; v && k < t->n_aggregates; k++) {
@@ -2414,7 +3078,13 @@ static const char md_intro[] =
     "  adds `_processing_timestamp`. Records that cannot be decoded go to the table\n"
     "  `<pipeline>_dead_letter`. Column names in `watermark`, `dedup`, `window`, `group_by` "
     "and\n"
-    "  `partition_by` are checked against the schema.\n"
+    "  `partition_by` are checked against the schema. A silver table's `select` (with `casts` "
+    "folded\n"
+    "  in) decides its columns: its expectations, `dedup` keys and `partition_by` name columns "
+    "of the\n"
+    "  select's output (plus `_processing_timestamp`), and a table reading it sees those "
+    "columns\n"
+    "  (docs/silver.md).\n"
     "- **The configuration hash** (recorded in the checkpoint) covers what decides the "
     "contents of the\n"
     "  tables: the topics, the format, the schema file's content, the watermark and the table\n"

@@ -14,15 +14,22 @@
  *   pipeline.yaml:14:26: trigger.max_bytes_per_trigger: 'abc' is not a size (like 512KB, ...)
  * and SM_ERR_IO when the file cannot be read. The first error found is reported.
  *
- * Expressions are compiled at load (stream/expr.h) against the table's input schema: for a
- * table reading bronze, the .avsc fields then the bronze metadata columns (stream/bronze.h);
- * for a table reading a silver table, that table's input (silver select and casts are not
- * implemented yet, so silver passes its input's columns through). Every expectation must
- * compile to a boolean; of aggregates, only the argument of sum()/avg() is compiled for now
- * (must be a number). The error points at the character of the file where the compiler
+ * Schemas. A table's input is: for a table reading bronze, the .avsc fields then the bronze
+ * metadata columns (stream/bronze.h); for a table reading a silver table S, S's rows. A silver
+ * table's rows are the output of its `select` (stream/project.h, compiled at load against its
+ * input; `casts:` folded in, see sm_pl_table.select) — a column named _processing_timestamp
+ * there is dropped — followed by `_processing_timestamp` (TIMESTAMP_US, required), recursively.
+ * Expectations, dedup keys, partition_by and (with dedup or late) the watermark column of a
+ * silver table name columns of its rows (DLT evaluates expectations on a table's output);
+ * aggregates, group_by and window of a gold table name columns of its input.
+ *
+ * Expressions are compiled at load (stream/expr.h) against those schemas. Every expectation
+ * must compile to a boolean; of aggregates, only the argument of sum()/avg() is compiled for
+ * now (must be a number). The error points at the character of the file where the compiler
  * stopped when the scalar is on one line (else at the scalar) and keeps the compiler's "at N":
  *   pipeline.yaml:23:47: table silver_orders, rule valid_quantity: at 18: unknown column
  *   'quantty'; did you mean 'quantity'?
+ *   pipeline.yaml:9:19: table silver_orders, select item 2: at 7: unknown column 'qty'
  *
  * Paths: `source.schema` is resolved against the directory of the pipeline file (it belongs to
  * the project); `lake` and `checkpoint.location` are used as written, so a relative lake is
@@ -99,6 +106,12 @@ typedef struct sm_pl_aggregate {
     sm_pl_pos pos;
 } sm_pl_aggregate;
 
+/* One item of a silver table's select, "expr [AS name]" (stream/project.h). */
+typedef struct sm_pl_select {
+    const char *text;
+    sm_pl_pos pos; /* of the item in the file; of the cast's type for items casts: made */
+} sm_pl_select;
+
 typedef struct sm_pl_table {
     const char *name;
     int layer;        /* sm_pl_layer: as declared, else from the name's prefix, else the shape */
@@ -110,6 +123,14 @@ typedef struct sm_pl_table {
     size_t n_expectations;
     sm_strlist dedup_keys;  /* empty: no dedup */
     const char *quarantine; /* table for dropped rows, or NULL */
+    /* The final select items, ready for sm_project_new against the table's input; NULL/0:
+     * every input column as it is. `casts: {c: type}` is folded in at load: the item whose
+     * output is c becomes "CAST(<its expr> AS type) AS c" (a `*` is expanded to its columns
+     * for that); without a select, the items are every input column in order, the cast ones
+     * replaced. Only silver tables have one. */
+    sm_pl_select *select;
+    size_t n_select;
+    const char *late; /* table for rows behind the watermark, or NULL (silver only) */
     const char *window_column;
     int64_t window_size_ms;  /* 0: no window */
     int64_t window_slide_ms; /* = size (tumbling) unless given */

@@ -553,12 +553,247 @@ static void test_pipeline_rules_errors_point_into_the_expression(void)
     load_rules("      ok: quantity + status > 1\n", NULL, msg, sizeof msg);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "inline.yaml:10:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "rule ok: at "));
-    /* metadata columns are there; _processing_timestamp is not (silver adds it on output) */
+    /* metadata columns are there, and _processing_timestamp: rules see the table's rows */
     load_rules("      ok: _kafka_offset >= 0 AND _ingestion_date IS NOT NULL\n", NULL, msg,
                sizeof msg);
     CU_ASSERT_STRING_EQUAL(msg, "");
     load_rules("      ok: _processing_timestamp IS NOT NULL\n", NULL, msg, sizeof msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "unknown column '_processing_timestamp'"));
+    CU_ASSERT_STRING_EQUAL(msg, "");
+}
+
+/* --- select, casts, late ------------------------------------------------------------------ */
+
+/* Loads a pipeline with a watermark on order_ts whose silver_orders (line 8) reading bronze has
+ * the YAML lines `silver` (from line 10 on), then `rest`; *p when it loads, else the message. */
+static sm_pipeline *load_silver(const char *silver, const char *rest, char *msg, size_t n)
+{
+    char text[4096];
+    sm_pipeline *p = NULL;
+    sm_error err;
+    snprintf(text, sizeof text,
+             "pipeline: shop\n"                                      /* 1 */
+             "source:\n"                                             /* 2 */
+             "  kafka: {bootstrap_servers: k:1, topics: [orders]}\n" /* 3 */
+             "  schema: ../../../schemas/orders.avsc\n"              /* 4 */
+             "watermark: {column: order_ts, delay: 1m}\n"            /* 5 */
+             "tables:\n"                                             /* 6 */
+             "  bronze_orders: {}\n"                                 /* 7 */
+             "  silver_orders:\n"                                    /* 8 */
+             "    from: bronze_orders\n"                             /* 9 */
+             "%s%s",
+             silver, rest ? rest : "");
+    if (load_text(text, NULL, &p, &err) == SM_OK) {
+        snprintf(msg, n, "%s", "");
+        return p;
+    }
+    const char *rel = strstr(err.msg, "inline.yaml:");
+    snprintf(msg, n, "%s", rel ? rel : err.msg);
+    return NULL;
+}
+
+static void expect_silver_error(const char *silver, const char *rest, const char *want)
+{
+    char msg[1024];
+    sm_pipeline *p = load_silver(silver, rest, msg, sizeof msg);
+    CU_ASSERT_PTR_NULL(p);
+    if (!strstr(msg, want)) {
+        fprintf(stderr, "\n  got:    %s\n  wanted: %s\n", msg, want);
+        CU_FAIL("message");
+    }
+    sm_pipeline_free(p);
+}
+
+static void test_pipeline_select_loads_and_rules_see_its_output(void)
+{
+    char msg[1024];
+    sm_pipeline *p = load_silver(
+        "    select: [order_id, \"price * quantity AS total\", \"CAST(quantity AS int) AS q\",\n"
+        "             order_ts, _kafka_offset]\n"
+        "    expectations: {pos: {expr: \"total > 0 AND _processing_timestamp IS NOT NULL\",\n"
+        "                         on_violation: drop}}\n"
+        "    quarantine: silver_orders_quarantine\n"
+        "    dedup: {keys: [order_id]}\n"
+        "    partition_by: [_processing_timestamp]\n"
+        "    late: silver_orders_late\n",
+        "  silver_big:\n    from: silver_orders\n"
+        "    expectations: {big: \"total > 100 AND q > 1 AND _processing_timestamp IS NOT NULL\"}\n"
+        "    select: [\"*\", \"total * 2 AS double_total\"]\n",
+        msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    const sm_pl_table *t = sm_pipeline_table(p, "silver_orders");
+    CU_ASSERT_EQUAL(t->n_select, 5);
+    CU_ASSERT_STRING_EQUAL(t->select[1].text, "price * quantity AS total");
+    CU_ASSERT_EQUAL(t->select[0].pos.line, 10);
+    CU_ASSERT_EQUAL(t->select[4].pos.line, 11);
+    CU_ASSERT_STRING_EQUAL(t->late, "silver_orders_late");
+    CU_ASSERT_EQUAL(sm_pipeline_table(p, "bronze_orders")->n_select, 0);
+    CU_ASSERT_PTR_NULL(sm_pipeline_table(p, "bronze_orders")->late);
+    char *json = sm_pipeline_effective_json(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"price * quantity AS total\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"late\": \"silver_orders_late\""));
+    free(json);
+    sm_pipeline_free(p);
+
+    /* rules see the output: a column the select renamed is gone */
+    expect_silver_error("    select: [order_id, \"price AS p\"]\n"
+                        "    expectations: {pos: \"price > 0\"}\n",
+                        NULL,
+                        "inline.yaml:11:26: table silver_orders, rule pos: at 1: unknown column "
+                        "'price'");
+    /* a table reading silver sees silver's rows */
+    expect_silver_error("    select: [order_id, \"price AS p\"]\n",
+                        "  silver_next:\n    from: silver_orders\n"
+                        "    expectations: {q: \"quantity > 0\"}\n",
+                        "table silver_next, rule q: at 1: unknown column 'quantity'");
+    /* dedup keys, partition_by name output columns */
+    expect_silver_error(
+        "    select: [order_id, order_ts]\n    dedup: {keys: [customer_id]}\n", NULL,
+        "inline.yaml:11:20: tables.silver_orders.dedup.keys[0]: 'customer_id' is not "
+        "a column of the rows (select output and _processing_timestamp) of table "
+        "silver_orders");
+    expect_silver_error("    select: [order_id, order_ts]\n    partition_by: [country]\n", NULL,
+                        "'country' is not a column of the rows");
+    /* dedup and late need the watermark column in the output */
+    expect_silver_error("    select: [order_id]\n    dedup: {keys: [order_id]}\n", NULL,
+                        "inline.yaml:10:5: tables.silver_orders.select: the select drops the "
+                        "watermark column 'order_ts', which dedup needs");
+    expect_silver_error("    select: [order_id]\n    late: silver_late\n", NULL,
+                        "the select drops the watermark column 'order_ts', which late needs");
+    expect_silver_error("    select: [order_id, \"CAST(order_ts AS string) AS order_ts\"]\n"
+                        "    late: silver_late\n",
+                        NULL,
+                        "'order_ts' is a string column of table silver_orders, not a "
+                        "timestamp: the watermark needs one");
+}
+
+static void test_pipeline_select_errors_point_into_the_item(void)
+{
+    expect_silver_error("    select: [order_id, \"price * qtty AS t\"]\n", NULL,
+                        "inline.yaml:10:33: table silver_orders, select item 2: at 9: unknown "
+                        "column 'qtty'");
+    expect_silver_error("    select: [order_id, price * 2]\n", NULL,
+                        "inline.yaml:10:24: table silver_orders, select item 2: at 1: give the "
+                        "expression a name: price * 2 AS <name>");
+    expect_silver_error("    select:\n      - order_id\n      - customer_id AS order_id\n", NULL,
+                        "inline.yaml:12:24: table silver_orders, select item 2: at 16: duplicate "
+                        "output column 'order_id'");
+    expect_silver_error("    select: []\n", NULL,
+                        "inline.yaml:10:13: tables.silver_orders.select: expected a list");
+    expect_silver_error("    select: [{a: 1}]\n", NULL, "expected an item like");
+}
+
+static void test_pipeline_casts_fold_into_select(void)
+{
+    char msg[1024];
+    sm_pipeline *p =
+        load_silver("    select: [\"order_id AS id\", \"price * 2 AS p2\", quantity, order_ts]\n"
+                    "    casts: {p2: \"decimal(10,2)\", quantity: int}\n",
+                    NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    const sm_pl_table *t = sm_pipeline_table(p, "silver_orders");
+    CU_ASSERT_EQUAL_FATAL(t->n_select, 4);
+    CU_ASSERT_STRING_EQUAL(t->select[0].text, "order_id AS id");
+    CU_ASSERT_STRING_EQUAL(t->select[1].text, "CAST(price * 2 AS decimal(10,2)) AS \"p2\"");
+    CU_ASSERT_STRING_EQUAL(t->select[2].text, "CAST(\"quantity\" AS int) AS \"quantity\"");
+    CU_ASSERT_EQUAL(t->select[2].pos.line, 11); /* the cast's */
+    uint64_t h1 = p->config_hash;
+    sm_pipeline_free(p);
+
+    /* a different cast changes the hash */
+    p = load_silver("    select: [\"order_id AS id\", \"price * 2 AS p2\", quantity, order_ts]\n"
+                    "    casts: {p2: \"decimal(12,2)\", quantity: int}\n",
+                    NULL, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_NOT_EQUAL(p->config_hash, h1);
+    sm_pipeline_free(p);
+
+    /* `*` is expanded when a cast names one of its columns */
+    p = load_silver("    select: [\"*\", \"price * 2 AS p2\"]\n    casts: {price: double, p2: "
+                    "bigint}\n",
+                    NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    t = sm_pipeline_table(p, "silver_orders");
+    CU_ASSERT(t->n_select > 12);
+    CU_ASSERT_STRING_EQUAL(t->select[0].text, "\"order_id\"");
+    CU_ASSERT_STRING_EQUAL(t->select[5].text, "CAST(\"price\" AS double) AS \"price\"");
+    CU_ASSERT_STRING_EQUAL(t->select[t->n_select - 1].text, "CAST(price * 2 AS bigint) AS \"p2\"");
+    sm_pipeline_free(p);
+
+    /* without a select: every input column, the cast ones replaced */
+    p = load_silver("    casts: {quantity: int}\n", NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    t = sm_pipeline_table(p, "silver_orders");
+    CU_ASSERT(t->n_select > 12);
+    CU_ASSERT_STRING_EQUAL(t->select[4].text, "CAST(\"quantity\" AS int) AS \"quantity\"");
+    CU_ASSERT_STRING_EQUAL(t->select[3].text, "\"category\"");
+    sm_pipeline_free(p);
+
+    /* errors */
+    expect_silver_error("    select: [order_id, order_ts]\n    casts: {quantty: int}\n", NULL,
+                        "inline.yaml:11:13: tables.silver_orders.casts.quantty: 'quantty' is not "
+                        "a column of the table's select");
+    expect_silver_error("    casts: {quantty: int}\n", NULL, "did you mean 'quantity'?");
+    expect_silver_error("    casts: {quantity: integr}\n", NULL,
+                        "inline.yaml:10:23: tables.silver_orders.casts.quantity: 'integr' is not "
+                        "a type CAST accepts");
+    expect_silver_error("    casts: {quantity: \"int) + (1\"}\n", NULL, "is not a type CAST");
+    expect_silver_error("    casts: {order_ts: boolean}\n", NULL,
+                        "inline.yaml:10:23: table silver_orders, casts.order_ts: cannot cast "
+                        "timestamp to boolean");
+    expect_silver_error("    casts: [int]\n", NULL, "expected a map of column");
+}
+
+static void test_pipeline_late_and_layers(void)
+{
+    char msg[1024];
+    sm_pipeline *p = load_silver("    late: silver_orders_late\n", NULL, msg, sizeof msg);
+    CU_ASSERT_STRING_EQUAL(msg, "");
+    CU_ASSERT_PTR_NOT_NULL(p);
+    uint64_t with_late = p ? p->config_hash : 0;
+    sm_pipeline_free(p);
+    p = load_silver("    partition_by: []\n", NULL, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    CU_ASSERT_NOT_EQUAL(p ? p->config_hash : 0, with_late);
+    sm_pipeline_free(p);
+
+    expect_silver_error("    late: bronze_orders\n", NULL,
+                        "inline.yaml:10:11: tables.silver_orders.late: 'bronze_orders' is already "
+                        "a table of this pipeline: a late table needs a name of its own");
+    expect_silver_error("    late: shop_dead_letter\n", NULL, "already a table");
+    expect_silver_error("    late: \"bad name\"\n", NULL, "is not a table name");
+    expect_silver_error("    expectations: {a: {expr: quantity > 0, on_violation: drop}}\n"
+                        "    quarantine: q\n    late: q\n",
+                        NULL, "'q' is already the quarantine table of 'silver_orders'");
+    expect_silver_error("    late: l\n",
+                        "  silver_two:\n    from: bronze_orders\n"
+                        "    expectations: {a: {expr: quantity > 0, on_violation: drop}}\n"
+                        "    quarantine: l\n",
+                        "'l' is already the late table of 'silver_orders'");
+    /* bronze and gold refuse them */
+    expect_silver_error("", "  bronze_two:\n    layer: bronze\n    select: [order_id]\n",
+                        "a bronze table keeps the records as received: put select on");
+    expect_silver_error("",
+                        "  gold_x:\n    from: silver_orders\n    late: x\n"
+                        "    aggregates: {n: \"count(*)\"}\n    output_mode: update\n",
+                        "late is for silver tables for now");
+    expect_silver_error("",
+                        "  gold_x:\n    from: silver_orders\n    casts: {n: int}\n"
+                        "    aggregates: {n: \"count(*)\"}\n    output_mode: update\n",
+                        "casts is for silver tables for now");
+    /* late needs a watermark */
+    char text[1024];
+    sm_pipeline *q = NULL;
+    sm_error err;
+    snprintf(text, sizeof text, "%s%s", minimal_head,
+             "tables:\n  bronze_orders: {}\n  silver_orders:\n    from: bronze_orders\n"
+             "    late: silver_orders_late\n");
+    CU_ASSERT_EQUAL(load_text(text, NULL, &q, &err), SM_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "late rows are those whose event time is behind the "
+                                           "watermark: declare watermark"));
 }
 
 static void test_pipeline_rules_of_downstream_tables_see_the_bronze_input(void)
@@ -855,6 +1090,10 @@ static CU_TestInfo tests[] = {
     {"hash follows the schema's content", test_pipeline_hash_follows_schema_content},
     {"rules errors point into the expression",
      test_pipeline_rules_errors_point_into_the_expression},
+    {"select loads and rules see its output", test_pipeline_select_loads_and_rules_see_its_output},
+    {"select errors point into the item", test_pipeline_select_errors_point_into_the_item},
+    {"casts fold into select", test_pipeline_casts_fold_into_select},
+    {"late and layers", test_pipeline_late_and_layers},
     {"rules of downstream tables see the bronze input",
      test_pipeline_rules_of_downstream_tables_see_the_bronze_input},
     {"rules need a schema that parses", test_pipeline_rules_need_a_schema_that_parses},
