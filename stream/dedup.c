@@ -26,6 +26,7 @@ typedef struct slot {
     int64_t event_ms;
     uint64_t off; /* into keys */
     uint32_t len;
+    uint32_t tag; /* the caller's, for the batch under way (sm_dedup_clear_tags); in the padding */
 } slot;
 
 struct sm_dedup {
@@ -34,6 +35,7 @@ struct sm_dedup {
     size_t count;
     uint8_t *keys; /* key bytes, live and dead */
     size_t keys_len, keys_cap, dead;
+    size_t tagged; /* slots whose tag may be non-zero */
 };
 
 /* ---- hashing ----------------------------------------------------------------------------- */
@@ -197,7 +199,14 @@ static int reserve_keys(sm_dedup *d, size_t extra)
     return 0;
 }
 
-int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t event_ms, bool *dup)
+int sm_dedup_reserve(sm_dedup *d, size_t more)
+{
+    size_t cap = cap_for(d->count + more);
+    return cap > d->cap ? rehash(d, cap) : 0;
+}
+
+int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64_t event_ms,
+                                 uint32_t tag, bool *dup, uint32_t *old_tag)
 {
     uint64_t h = key_hash(key, len);
     size_t mask = d->cap - 1, i = h & mask;
@@ -207,6 +216,9 @@ int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t even
         if (s->hash == h && s->len == len &&
             (len == 0 || memcmp(d->keys + s->off, key, len) == 0)) {
             *dup = true;
+            if (old_tag) {
+                *old_tag = s->tag;
+            }
             return 0;
         }
     }
@@ -224,10 +236,50 @@ int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t even
     if (len) {
         memcpy(d->keys + d->keys_len, key, len);
     }
-    d->slots[i] = (slot){.hash = h, .event_ms = event_ms, .off = d->keys_len, .len = (uint32_t)len};
+    d->slots[i] = (slot){
+        .hash = h, .event_ms = event_ms, .off = d->keys_len, .len = (uint32_t)len, .tag = tag};
     d->keys_len += len;
     d->count++;
+    d->tagged += tag != 0;
     return 0;
+}
+
+int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t event_ms, bool *dup)
+{
+    return sm_dedup_check_insert_tagged(d, key, len, event_ms, 0, dup, NULL);
+}
+
+void sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len)
+{
+    __builtin_prefetch(&d->slots[key_hash(key, len) & (d->cap - 1)], 1);
+}
+
+bool sm_dedup_retag(sm_dedup *d, const void *key, size_t len, int64_t event_ms, uint32_t tag)
+{
+    uint64_t h = key_hash(key, len);
+    size_t mask = d->cap - 1, i = h & mask;
+    for (; d->slots[i].hash; i = (i + 1) & mask) {
+        slot *s = &d->slots[i];
+        if (s->hash == h && s->len == len &&
+            (len == 0 || memcmp(d->keys + s->off, key, len) == 0)) {
+            s->event_ms = event_ms;
+            d->tagged += tag != 0 && s->tag == 0;
+            s->tag = tag;
+            return true;
+        }
+    }
+    return false;
+}
+
+void sm_dedup_clear_tags(sm_dedup *d)
+{
+    if (d->tagged == 0) {
+        return;
+    }
+    for (size_t i = 0; i < d->cap; i++) {
+        d->slots[i].tag = 0;
+    }
+    d->tagged = 0;
 }
 
 /* Empties slot i and shifts the rest of its cluster back over it (Knuth's algorithm R), so
@@ -501,6 +553,12 @@ static int encode_value(const sm_column *c, int64_t i, sm_buf *out)
 int sm_dedup_key(const sm_column *batch, const int *key_cols, int n_keys, int64_t row, sm_buf *out)
 {
     sm_buf_reset(out);
+    return sm_dedup_key_append(batch, key_cols, n_keys, row, out);
+}
+
+int sm_dedup_key_append(const sm_column *batch, const int *key_cols, int n_keys, int64_t row,
+                        sm_buf *out)
+{
     if (batch->field->type != SM_STRUCT || row < 0 || row >= batch->length) {
         return SM_ERR_USAGE;
     }

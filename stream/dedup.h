@@ -74,6 +74,9 @@ void sm_dedup_free(sm_dedup *d); /* accepts NULL */
  * index is out of range.
  */
 int sm_dedup_key(const sm_column *batch, const int *key_cols, int n_keys, int64_t row, sm_buf *out);
+/* The same, appending to `out` (on error out may hold part of the key: reset it). */
+int sm_dedup_key_append(const sm_column *batch, const int *key_cols, int n_keys, int64_t row,
+                        sm_buf *out);
 
 /*
  * Looks the key up: when present, *dup = true and nothing changes; otherwise the key (copied) is
@@ -82,6 +85,27 @@ int sm_dedup_key(const sm_column *batch, const int *key_cols, int n_keys, int64_
  * O(1) on average.
  */
 int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t event_ms, bool *dup);
+
+/*
+ * For keeping the earliest of several copies of a key within a batch without sorting the batch
+ * (stream/silver.c): the same as sm_dedup_check_insert, but a key stored now carries `tag` (the
+ * caller's non-zero row number in the batch), and for a key already there *old_tag gets its tag
+ * (0: stored by an earlier batch or untagged). sm_dedup_retag moves a stored key to another row
+ * of the batch: its event time and tag become these (false when the key is not there). Tags are
+ * not saved; sm_dedup_clear_tags zeroes them all after the batch (O(table size), nothing to do
+ * when no tag was set).
+ */
+int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64_t event_ms,
+                                 uint32_t tag, bool *dup, uint32_t *old_tag);
+bool sm_dedup_retag(sm_dedup *d, const void *key, size_t len, int64_t event_ms, uint32_t tag);
+void sm_dedup_clear_tags(sm_dedup *d);
+/* Asks the CPU to fetch the slot where `key` would be: issued for a block of keys before they
+ * are inserted, the cache misses of a large table overlap instead of coming one by one. */
+void sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len);
+
+/* Makes room for `more` keys beyond those stored, so that many inserts do not rehash (rehashing
+ * a large table mid-batch moves every slot). Returns 0 or SM_ERR_NOMEM (state unchanged). */
+int sm_dedup_reserve(sm_dedup *d, size_t more);
 
 /* Removes every key whose event time < watermark_ms, except keys stored with
  * SM_DEDUP_NO_EVENT_TIME, and returns how many were removed. O(table size). Never fails: memory

@@ -508,6 +508,46 @@ static void test_dedup_million_inserts_are_fast(void)
     free(keys);
 }
 
+/* Tags: the row of the batch that holds a key, moved by retag, cleared after the batch; a
+ * reserved table does not rehash (tags and slots stay put) while it fills. */
+static void test_dedup_tags_and_reserve(void)
+{
+    sm_dedup *d = sm_dedup_new();
+    bool dup = false;
+    uint32_t old = 99;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_FALSE(ins(d, "earlier", 100)); /* an earlier batch's key: tag 0 */
+    CU_ASSERT_EQUAL(sm_dedup_reserve(d, 5000), 0);
+    size_t cap = d->cap;
+    CU_ASSERT_EQUAL(sm_dedup_check_insert_tagged(d, "a", 1, 200, 7, &dup, &old), 0);
+    CU_ASSERT_FALSE(dup);
+    CU_ASSERT_EQUAL(sm_dedup_check_insert_tagged(d, "a", 1, 300, 9, &dup, &old), 0);
+    CU_ASSERT_TRUE(dup);
+    CU_ASSERT_EQUAL(old, 7);
+    CU_ASSERT_EQUAL(sm_dedup_check_insert_tagged(d, "earlier", 7, 300, 10, &dup, &old), 0);
+    CU_ASSERT_TRUE(dup);
+    CU_ASSERT_EQUAL(old, 0);
+    CU_ASSERT_TRUE(sm_dedup_retag(d, "a", 1, 150, 3)); /* an earlier copy of "a" came later */
+    CU_ASSERT_FALSE(sm_dedup_retag(d, "zz", 2, 150, 3));
+    CU_ASSERT_EQUAL(sm_dedup_check_insert_tagged(d, "a", 1, 300, 11, &dup, &old), 0);
+    CU_ASSERT_EQUAL(old, 3);
+    for (int i = 0; i < 4000; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "r%d", i);
+        CU_ASSERT_EQUAL(
+            sm_dedup_check_insert_tagged(d, key, strlen(key), 500, (uint32_t)i + 20, &dup, &old),
+            0);
+    }
+    CU_ASSERT_EQUAL(d->cap, cap);
+    sm_dedup_clear_tags(d);
+    CU_ASSERT_EQUAL(sm_dedup_check_insert_tagged(d, "a", 1, 300, 12, &dup, &old), 0);
+    CU_ASSERT_TRUE(dup);
+    CU_ASSERT_EQUAL(old, 0);
+    CU_ASSERT_EQUAL(sm_dedup_evict(d, 120), 1); /* "earlier" (100); "a" was moved to 150 */
+    CU_ASSERT_EQUAL(sm_dedup_evict(d, 151), 1); /* "a" */
+    sm_dedup_free(d);
+}
+
 static int setup(void)
 {
     arena = sm_arena_create(0, 0);
@@ -532,6 +572,7 @@ static CU_TestInfo tests[] = {
     {"save is deterministic", test_dedup_save_is_deterministic},
     {"load refuses damaged blobs", test_dedup_load_refuses_damaged_blobs},
     {"million inserts are fast", test_dedup_million_inserts_are_fast},
+    {"tags and reserve", test_dedup_tags_and_reserve},
     CU_TEST_INFO_NULL,
 };
 
