@@ -58,7 +58,9 @@
 #define PARTITION_COLUMN SM_BRONZE_PARTITION_COLUMN
 #define ARENA_SLACK      ((size_t)16 << 20)
 #define MIN_CHUNK_BYTES  ((int64_t)64 << 10)
-#define IDLE_POLL_MS     100 /* interval 0: how often an idle pipeline looks for new records */
+#define SLICE_ROWS       65536 /* silver rows per write to a Parquet writer */
+#define MAX_JOBS         256   /* threads run_jobs starts at once; more run inline */
+#define IDLE_POLL_MS     100   /* interval 0: how often an idle pipeline looks for new records */
 #define CRASH_EXIT       137
 
 _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the consumer's stop flag is an int");
@@ -97,6 +99,11 @@ typedef struct chunk {
     sm_column *data;         /* bronze: the decoded .avsc struct; dead letter: the file struct */
     sm_column *meta[META_N]; /* bronze only */
     int64_t in_bytes;        /* key + value bytes of its records */
+    /* silver, quarantine, late: rows of chunk k of a silver table (stream/silver.h), built a
+     * slice at a time while the file is written; data is NULL */
+    const sm_silver *silver;
+    int k, which;
+    int64_t rows;
 } chunk;
 
 typedef struct chunk_list {
@@ -115,7 +122,9 @@ typedef struct tctx {
     sm_arena *out; /* file names and stats of the batch; unbounded, small */
     sm_source_decoder *dec;
     chunk_list bronze, dead;
-    chunk_list *derived; /* per derived table slot (silver, quarantine): whole rows */
+    chunk_list *derived; /* per derived table slot (silver, quarantine, late) */
+    sm_arena *sarena;    /* the silver tables' per-chunk results of the batch; unbounded */
+    int first_k;         /* the number of its first bronze chunk in the silver tables */
     int64_t records, bytes;
     int64_t hint_rows; /* rows of the largest chunk of the previous batch: initial capacity */
     /* set by on_message when it hands a message back */
@@ -128,16 +137,16 @@ typedef struct tctx {
     char reason[SM_ERROR_MSG_MAX];
 } tctx;
 
-enum { T_BRONZE = 0, T_DEAD, T_SILVER, T_QUARANTINE };
+enum { T_BRONZE = 0, T_DEAD, T_SILVER, T_QUARANTINE, T_LATE };
 
 /* A table the engine writes. */
 typedef struct eng_table {
     const char *name;
     const char *path;
     int kind;              /* T_* */
-    int slot;              /* T_SILVER, T_QUARANTINE: index of its chunk list in tctx.derived */
-    sm_silver *silver;     /* T_SILVER */
-    const char *from;      /* T_SILVER: its input; T_QUARANTINE: its silver table */
+    int slot;              /* T_SILVER, T_QUARANTINE, T_LATE: its chunk list in tctx.derived */
+    sm_silver *silver;     /* T_SILVER (owned); T_QUARANTINE, T_LATE: their silver table's */
+    const char *from;      /* T_SILVER: its input; T_QUARANTINE, T_LATE: its silver table */
     const sm_pl_table *pt; /* NULL for the dead-letter and quarantine tables */
     sm_table_totals *tot;  /* T_SILVER: since open */
     bool dead_letter;
@@ -208,7 +217,7 @@ struct sm_engine {
 
     /* silver */
     int n_derived;          /* derived table slots */
-    sm_arena *silver_arena; /* per batch: the silver and quarantine rows */
+    sm_arena *silver_arena; /* per batch: the silver tables' bookkeeping and selections */
     int64_t watermark_ms;   /* the batch's (offsets/N); 0: none yet */
     int64_t next_wm_ms;     /* for the next batch (commits/N) */
     int64_t run_ms[3];      /* read, write, commit durations of the batch */
@@ -428,6 +437,7 @@ static int table_ensure(sm_engine *e, eng_table *t, sm_error *err)
                  t->kind == T_DEAD         ? "records that could not be decoded"
                  : t->kind == T_SILVER     ? "silver: records checked and de-duplicated"
                  : t->kind == T_QUARANTINE ? "records dropped by expectations"
+                 : t->kind == T_LATE       ? "records later than the watermark"
                                            : "bronze: records as received",
                  e->p->name);
         o.schema = t->table_schema;
@@ -685,6 +695,30 @@ static int on_message(void *ctx, const sm_kafka_msg *m)
 
 /* ---- writing a table's files --------------------------------------------------------------- */
 
+/* Runs fn over jobs[0..n) (each `size` bytes), one thread each, and waits for them all; a job
+ * whose thread cannot be started runs here. Jobs with skip[i] set are not run. */
+static void run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n, const bool *skip)
+{
+    pthread_t th[MAX_JOBS];
+    bool started[MAX_JOBS] = {false};
+    for (int i = 0; i < n; i++) {
+        void *job = (char *)jobs + (size_t)i * size;
+        if (skip && skip[i]) {
+            continue;
+        }
+        if (i < MAX_JOBS && pthread_create(&th[i], NULL, fn, job) == 0) {
+            started[i] = true;
+        } else {
+            fn(job); /* no thread to spare: run it here */
+        }
+    }
+    for (int i = 0; i < n && i < MAX_JOBS; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+        }
+    }
+}
+
 /* The chunks of table t a consumer thread's context holds. */
 static const chunk_list *table_list(const tctx *tc, const eng_table *t)
 {
@@ -707,6 +741,7 @@ typedef struct wjob {
     int n_pv;
     const char *dir;     /* the partition directory on disk, with a trailing '/' */
     const char *dir_uri; /* the same for add.path */
+    sm_arena *scratch;   /* slices of silver rows */
     /* out */
     delta_file *adds;
     int n_adds;
@@ -714,6 +749,30 @@ typedef struct wjob {
     int rc;
     sm_error err;
 } wjob;
+
+/* The rows of a silver, quarantine or late chunk, SLICE_ROWS at a time: no copy of the whole
+ * batch is made (the writer keeps encoded pages only). */
+static int write_slices(pq_writer *w, const chunk *c, sm_arena *scratch, sm_error *err)
+{
+    for (int64_t from = 0; from < c->rows; from += SLICE_ROWS) {
+        int64_t n = c->rows - from < SLICE_ROWS ? c->rows - from : SLICE_ROWS;
+        sm_column *rows;
+        int rc;
+        sm_arena_reset(scratch);
+        if ((rc = sm_silver_slice(c->silver, c->k, c->which, from, n, scratch, &rows, err)) !=
+                SM_OK ||
+            (rc = pq_writer_write(w, rows, err)) != SM_OK) {
+            return rc;
+        }
+    }
+    sm_arena_reset(scratch);
+    return SM_OK;
+}
+
+static int64_t chunk_rows(const chunk *c)
+{
+    return c->data ? c->data->length : c->rows;
+}
 
 /* Writes one chunk as one Parquet file and fills its add action. On error nothing is left at
  * the file's path. */
@@ -762,7 +821,12 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
     if ((rc = pq_writer_open(local, j->t->file_schema, &wo, &w, err)) != SM_OK) {
         return rc;
     }
-    if ((rc = pq_writer_write(w, batch, err)) != SM_OK) {
+    if (c->silver) {
+        rc = write_slices(w, c, j->scratch, err);
+    } else {
+        rc = pq_writer_write(w, batch, err);
+    }
+    if (rc != SM_OK) {
         pq_writer_abort(w);
         return rc;
     }
@@ -803,12 +867,14 @@ static void *write_job(void *arg)
 
     sm_error_clear(&j->err);
     j->adds = sm_arena_calloc(j->tc->out, sizeof *j->adds * (size_t)(l->n + 1));
-    if (!j->adds) {
+    j->scratch = sm_arena_create(0, 0);
+    if (!j->adds || !j->scratch) {
+        sm_arena_destroy(j->scratch);
         j->rc = sm_error_set(&j->err, SM_ERR_NOMEM, "out of memory");
         return NULL;
     }
     for (const chunk *c = l->head; c; c = c->next, index++) {
-        if (c->data->length == 0) {
+        if (chunk_rows(c) == 0) {
             continue;
         }
         if (stop_level(j->e) >= 2) {
@@ -822,6 +888,7 @@ static void *write_job(void *arg)
         }
         j->n_adds++;
     }
+    sm_arena_destroy(j->scratch);
     return NULL;
 }
 
@@ -851,174 +918,225 @@ typedef struct table_result {
     bool skipped;  /* it already had the batch */
 } table_result;
 
-/*
- * Step 4 of the protocol for one table: skipped when its log already has txn(query id) >= N,
- * otherwise its rows are written (one worker per consumer thread) and committed as one Delta
- * commit. On error the files written are removed and the table is unchanged — except when only
- * the commit's directory fsync failed (the commit is then in place; the txn decides on restart).
- */
-static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *err)
-{
-    delta_snapshot *s = NULL;
-    wjob *jobs = NULL;
-    pthread_t *th = NULL;
-    bool *started = NULL;
-    delta_file *adds = NULL;
-    int64_t rows = 0, version = -1;
-    int n_adds = 0, index = 0, rc = SM_OK;
-    char *params = NULL, *metrics = NULL;
-    delta_kv pv = {PARTITION_COLUMN, e->date};
-    sm_buf dir = SM_BUF_INIT, uri = SM_BUF_INIT;
+/* One table's part of a batch: prepared (tw_begin), its files written (tw_write_files, for
+ * several tables at once), committed (tw_commit), released (tw_end, which removes files that
+ * were written but not committed). */
+typedef struct twrite {
+    eng_table *t;
+    table_result res;
+    delta_snapshot *s;
+    int64_t rows;
+    bool write;     /* files to write (not skipped, not empty) */
+    bool committed; /* or its files are in the log: never removed */
+    wjob *jobs;     /* one per consumer thread context */
+    bool *idle;
+    delta_kv pv;
+    sm_buf dir, uri;
+} twrite;
 
-    memset(res, 0, sizeof *res);
-    res->version = -1;
+/*
+ * Step 4 of the protocol for one table, up to its files: skipped when its log already has
+ * txn(query id) >= N; a table that gets nothing records the version it is at.
+ */
+static int tw_begin(sm_engine *e, eng_table *t, twrite *w, sm_error *err)
+{
+    int index = 0, rc;
+
+    memset(w, 0, sizeof *w);
+    w->t = t;
+    w->res.version = -1;
+    w->pv.key = PARTITION_COLUMN;
+    w->pv.value = e->date;
     for (int i = 0; i < e->n_threads; i++) {
-        rows += table_list(&e->threads[i], t)->rows;
+        w->rows += table_list(&e->threads[i], t)->rows;
     }
     if (!t->exists) {
-        if (rows == 0) {
+        if (w->rows == 0) {
             return SM_OK; /* a dead-letter table is made when it first gets a row */
         }
         if ((rc = table_ensure(e, t, err)) != SM_OK) {
             return rc;
         }
     }
-    if (rows == 0) {
+    if (w->rows == 0) {
         /* nothing to commit: the batch records the version the table is at */
-        return delta_latest_version(t->path, &res->version, err);
+        return delta_latest_version(t->path, &w->res.version, err);
     }
-    if ((rc = delta_snapshot_load(t->path, NULL, &s, err)) != SM_OK) {
+    if ((rc = delta_snapshot_load(t->path, NULL, &w->s, err)) != SM_OK) {
         return rc;
     }
-    if (delta_snapshot_txn_version(s, e->query_id) >= e->batch_id) {
+    if (delta_snapshot_txn_version(w->s, e->query_id) >= e->batch_id) {
         sm_log_info(COMPONENT, "table %s already has batch %" PRId64 " (version %" PRId64 ")",
-                    t->name, e->batch_id, s->version);
-        res->version = s->version;
-        res->skipped = true;
-        goto done;
+                    t->name, e->batch_id, w->s->version);
+        w->res.version = w->s->version;
+        w->res.skipped = true;
+        return SM_OK;
     }
 
     /* the partition directory */
-    if ((rc = sm_buf_append(&dir, t->path, strlen(t->path), err)) != SM_OK ||
-        (rc = sm_buf_append_byte(&dir, '/', err)) != SM_OK ||
-        (t->partitioned && (rc = delta_partition_dir(&pv, 1, false, &dir, err)) != SM_OK) ||
-        (t->partitioned && (rc = delta_partition_dir(&pv, 1, true, &uri, err)) != SM_OK) ||
-        (rc = sm_buf_append_byte(&dir, '\0', err)) != SM_OK ||
-        (rc = sm_buf_append_byte(&uri, '\0', err)) != SM_OK) {
-        goto done;
+    if ((rc = sm_buf_append(&w->dir, t->path, strlen(t->path), err)) != SM_OK ||
+        (rc = sm_buf_append_byte(&w->dir, '/', err)) != SM_OK ||
+        (t->partitioned && (rc = delta_partition_dir(&w->pv, 1, false, &w->dir, err)) != SM_OK) ||
+        (t->partitioned && (rc = delta_partition_dir(&w->pv, 1, true, &w->uri, err)) != SM_OK) ||
+        (rc = sm_buf_append_byte(&w->dir, '\0', err)) != SM_OK ||
+        (rc = sm_buf_append_byte(&w->uri, '\0', err)) != SM_OK) {
+        return rc;
     }
-    if ((rc = sm_mkdir_p((const char *)dir.data, err)) != SM_OK) {
-        goto done;
+    if ((rc = sm_mkdir_p((const char *)w->dir.data, err)) != SM_OK) {
+        return rc;
     }
-
-    jobs = calloc((size_t)e->n_threads, sizeof *jobs);
-    th = calloc((size_t)e->n_threads, sizeof *th);
-    started = calloc((size_t)e->n_threads, sizeof *started);
-    if (!jobs || !th || !started) {
-        rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-        goto done;
+    w->jobs = calloc((size_t)e->n_threads, sizeof *w->jobs);
+    w->idle = calloc((size_t)e->n_threads, sizeof *w->idle);
+    if (!w->jobs || !w->idle) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < e->n_threads; i++) {
-        wjob *j = &jobs[i];
+        wjob *j = &w->jobs[i];
         const chunk_list *l = table_list(&e->threads[i], t);
         j->e = e;
         j->t = t;
         j->tc = &e->threads[i];
         j->first_index = index;
-        j->pv = t->partitioned ? &pv : NULL;
+        j->pv = t->partitioned ? &w->pv : NULL;
         j->n_pv = t->partitioned ? 1 : 0;
-        j->dir = (const char *)dir.data;
-        j->dir_uri = (const char *)uri.data;
+        j->dir = (const char *)w->dir.data;
+        j->dir_uri = (const char *)w->uri.data;
+        w->idle[i] = l->rows == 0;
         index += l->n;
     }
-    for (int i = 0; i < e->n_threads; i++) {
-        const chunk_list *l = table_list(&e->threads[i], t);
-        if (l->rows == 0) {
-            continue;
-        }
-        if (pthread_create(&th[i], NULL, write_job, &jobs[i]) == 0) {
-            started[i] = true;
-        } else {
-            write_job(&jobs[i]); /* no thread to spare: write it here */
+    w->write = true;
+    return SM_OK;
+}
+
+/* The files of tables w[0..n) for one consumer thread context, table after table. */
+typedef struct fjob {
+    twrite *w;
+    int n, thread;
+    bool derived; /* the silver tables' (else the bronze and dead-letter tables') */
+} fjob;
+
+static bool is_derived(const eng_table *t)
+{
+    return t->kind == T_SILVER || t->kind == T_QUARANTINE || t->kind == T_LATE;
+}
+
+static void *files_job(void *arg)
+{
+    fjob *f = arg;
+    for (int k = 0; k < f->n; k++) {
+        twrite *w = &f->w[k];
+        if (w->write && is_derived(w->t) == f->derived && !w->idle[f->thread]) {
+            write_job(&w->jobs[f->thread]);
         }
     }
-    for (int i = 0; i < e->n_threads; i++) {
-        if (started[i]) {
-            pthread_join(th[i], NULL);
-        }
+    return NULL;
+}
+
+/* Writes the files of the derived tables (or the others) of w[0..n): one thread per consumer
+ * thread context, each writing its context's rows of every table in turn. Errors stay in the
+ * jobs until tw_commit. */
+static void tw_write_files(sm_engine *e, twrite *w, int n, bool derived)
+{
+    fjob f[MAX_JOBS];
+    int nt = e->n_threads < MAX_JOBS ? e->n_threads : MAX_JOBS;
+    for (int i = 0; i < nt; i++) {
+        f[i] = (fjob){w, n, i, derived};
+    }
+    run_jobs(files_job, f, sizeof *f, nt, NULL);
+    for (int i = nt; i < e->n_threads; i++) { /* more contexts than threads: here */
+        fjob g = {w, n, i, derived};
+        files_job(&g);
+    }
+}
+
+typedef struct bg_files {
+    sm_engine *e;
+    twrite *w;
+    int n;
+} bg_files;
+
+static void *bg_files_job(void *arg)
+{
+    bg_files *b = arg;
+    tw_write_files(b->e, b->w, b->n, false);
+    return NULL;
+}
+
+/* The table's Delta commit for the batch, after its files. On error the table is unchanged —
+ * except when only the commit's directory fsync failed (the commit is then in place; the txn
+ * decides on restart). */
+static int tw_commit(sm_engine *e, twrite *w, sm_error *err)
+{
+    eng_table *t = w->t;
+    table_result *res = &w->res;
+    delta_file *adds = NULL;
+    char *params = NULL, *metrics = NULL;
+    int64_t version = -1, bytes = 0;
+    int n_adds = 0, rc = SM_OK;
+
+    if (!w->write) {
+        return SM_OK;
     }
     for (int i = 0; i < e->n_threads; i++) {
-        if (jobs[i].rc != SM_OK && rc == SM_OK) {
-            rc = jobs[i].rc;
+        if (w->jobs[i].rc != SM_OK) {
             if (err) {
-                *err = jobs[i].err;
+                *err = w->jobs[i].err;
             }
+            return w->jobs[i].rc;
         }
-        n_adds += jobs[i].n_adds;
-        res->rows += jobs[i].rows;
+        n_adds += w->jobs[i].n_adds;
+        res->rows += w->jobs[i].rows;
+        bytes += w->jobs[i].bytes;
     }
-    if (rc != SM_OK) {
-        unlink_adds(jobs, e->n_threads, t);
-        goto done;
-    }
-    if (res->rows != rows) {
-        unlink_adds(jobs, e->n_threads, t);
-        rc = sm_error_set(err, SM_ERR_INTERNAL,
-                          "table %s: %" PRId64 " rows written, the batch has %" PRId64, t->name,
-                          res->rows, rows);
-        goto done;
+    if (res->rows != w->rows) {
+        return sm_error_set(err, SM_ERR_INTERNAL,
+                            "table %s: %" PRId64 " rows written, the batch has %" PRId64, t->name,
+                            res->rows, w->rows);
     }
     /* learn the Parquet size per input byte from large bronze files */
     if (t->kind == T_BRONZE) {
-        int64_t in = 0, outb = 0;
+        int64_t in = 0;
         for (int i = 0; i < e->n_threads; i++) {
-            in += jobs[i].in_bytes;
-            outb += jobs[i].bytes;
+            in += w->jobs[i].in_bytes;
         }
         if (in >= ((int64_t)1 << 20)) {
-            double r = (double)outb / (double)in;
+            double r = (double)bytes / (double)in;
             e->ratio = 0.5 * e->ratio + 0.5 * (r < 0.01 ? 0.01 : r > 4 ? 4 : r);
         }
     }
     crash_point(e, "after_files", t->name);
     if (stop_level(e) >= 2) {
-        unlink_adds(jobs, e->n_threads, t);
-        rc = sm_error_set(err, SM_ERR_INTERRUPTED, "batch %" PRId64 " abandoned by a second stop",
-                          e->batch_id);
-        goto done;
+        return sm_error_set(err, SM_ERR_INTERRUPTED, "batch %" PRId64 " abandoned by a second stop",
+                            e->batch_id);
     }
-
-    adds = calloc((size_t)n_adds + 1, sizeof *adds);
-    if (!adds) {
-        unlink_adds(jobs, e->n_threads, t);
+    if (!(adds = calloc((size_t)n_adds + 1, sizeof *adds))) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    n_adds = 0;
+    for (int i = 0; i < e->n_threads; i++) {
+        for (int k = 0; k < w->jobs[i].n_adds; k++) {
+            adds[n_adds++] = w->jobs[i].adds[k];
+        }
+    }
+    if (asprintf(&params,
+                 "{\"outputMode\":\"Append\",\"queryId\":\"%s\",\"epochId\":\"%" PRId64 "\"}",
+                 e->query_id, e->batch_id) < 0 ||
+        asprintf(&metrics,
+                 "{\"numAddedFiles\":\"%d\",\"numOutputRows\":\"%" PRId64
+                 "\",\"numOutputBytes\":\"%" PRId64 "\"}",
+                 n_adds, res->rows, bytes) < 0) {
+        params = metrics = NULL;
         rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    n_adds = 0;
-    {
-        int64_t bytes = 0;
-        for (int i = 0; i < e->n_threads; i++) {
-            for (int k = 0; k < jobs[i].n_adds; k++) {
-                adds[n_adds++] = jobs[i].adds[k];
-            }
-            bytes += jobs[i].bytes;
-        }
-        if (asprintf(&params,
-                     "{\"outputMode\":\"Append\",\"queryId\":\"%s\",\"epochId\":\"%" PRId64 "\"}",
-                     e->query_id, e->batch_id) < 0 ||
-            asprintf(&metrics,
-                     "{\"numAddedFiles\":\"%d\",\"numOutputRows\":\"%" PRId64
-                     "\",\"numOutputBytes\":\"%" PRId64 "\"}",
-                     n_adds, res->rows, bytes) < 0) {
-            params = metrics = NULL;
-            unlink_adds(jobs, e->n_threads, t);
-            rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
     {
         delta_commit c = {0};
-        c.read_version = s->version;
+        /* from the snapshot at hand, so the commit need not read the log back to find it; a
+         * concurrent change of it is a metadata change, which conflicts anyway */
+        const char *ci = delta_snapshot_config(w->s, "delta.checkpointInterval");
+        char *ce = NULL;
+        long iv = ci ? strtol(ci, &ce, 10) : 0;
+        c.read_version = w->s->version;
         c.n_adds = n_adds;
         c.adds = adds;
         c.app_id = e->query_id;
@@ -1026,62 +1144,57 @@ static int write_table(sm_engine *e, eng_table *t, table_result *res, sm_error *
         c.operation = "STREAMING UPDATE";
         c.operation_parameters = params;
         c.operation_metrics = metrics;
-        {
-            /* from the snapshot at hand, so the commit need not read the log back to find it;
-             * a concurrent change of it is a metadata change, which conflicts anyway */
-            const char *ci = delta_snapshot_config(s, "delta.checkpointInterval");
-            char *ce = NULL;
-            long iv = ci ? strtol(ci, &ce, 10) : 0;
-            c.checkpoint_interval = ci && *ce == '\0' && iv > 0 && iv <= INT32_MAX ? (int)iv : 10;
-        }
+        c.checkpoint_interval = ci && *ce == '\0' && iv > 0 && iv <= INT32_MAX ? (int)iv : 10;
         rc = delta_commit_write(t->path, &c, &version, err);
     }
     if (rc != SM_OK) {
-        if (version < 0) {
-            unlink_adds(jobs, e->n_threads, t);
-        }
+        w->committed = version >= 0; /* only the directory fsync failed: the files are used */
         sm_error_prefix(err, "table %s: batch %" PRId64, t->name, e->batch_id);
         goto done;
     }
+    w->committed = true;
     res->version = version;
     res->files = n_adds;
-    for (int i = 0; i < e->n_threads; i++) {
-        res->bytes += jobs[i].bytes;
-    }
+    res->bytes = bytes;
     crash_point(e, "after_commit", t->name);
-
 done:
     free(params);
     free(metrics);
     free(adds);
-    free(jobs);
-    free(th);
-    free(started);
-    sm_buf_free(&dir);
-    sm_buf_free(&uri);
-    delta_snapshot_free(s);
     return rc;
+}
+
+static void tw_end(sm_engine *e, twrite *w)
+{
+    if (w->jobs && !w->committed) {
+        unlink_adds(w->jobs, e->n_threads, w->t);
+    }
+    free(w->jobs);
+    free(w->idle);
+    sm_buf_free(&w->dir);
+    sm_buf_free(&w->uri);
+    delta_snapshot_free(w->s);
+    memset(w, 0, sizeof *w);
 }
 
 /* ---- silver -------------------------------------------------------------------------------- */
 
 /* The rows of a bronze chunk as the bronze table has them (stream/bronze.h): decoded fields,
- * metadata columns and _ingestion_date, the input of a silver table. */
-static sm_column *bronze_rows(sm_engine *e, const chunk *c)
+ * metadata columns and _ingestion_date, the input of the silver tables. In `a`. */
+static sm_column *bronze_rows(sm_engine *e, const chunk *c, sm_arena *a)
 {
-    sm_arena *a = e->silver_arena;
     const sm_field *f = e->bronze_table;
     int n = f->n_children, k = 0;
+    int64_t rows = c->data->length;
     sm_column *v = sm_arena_calloc(a, sizeof *v), *date;
     int64_t days = e->batch_ts_ms >= 0 ? e->batch_ts_ms / 86400000
                                        : -((-e->batch_ts_ms + 86399999) / 86400000);
     if (!v || !(v->children = sm_arena_alloc(a, sizeof *v->children * (size_t)n)) ||
-        !(date = sm_column_new(a, f->children[e->n_avsc_fields + M_INGESTION_TS + 1],
-                               c->data->length + 1))) {
+        !(date = sm_column_new(a, f->children[e->n_avsc_fields + M_INGESTION_TS + 1], rows))) {
         return NULL;
     }
     v->field = f;
-    v->length = c->data->length;
+    v->length = rows;
     for (int i = 0; i < e->n_avsc_fields; i++) {
         v->children[k++] = c->data->children[i];
     }
@@ -1091,25 +1204,29 @@ static sm_column *bronze_rows(sm_engine *e, const chunk *c)
             v->children[k++] = date; /* where stream/bronze.h puts it */
         }
     }
-    for (int64_t r = 0; r < v->length; r++) {
-        if (sm_column_append_i64(a, date, days) != 0) {
-            return NULL;
-        }
+    for (int64_t r = 0; r < rows; r++) {
+        ((int32_t *)date->values)[r] = (int32_t)days;
     }
+    date->length = rows;
     return k == n ? v : NULL;
 }
 
-static int derived_add(sm_engine *e, tctx *t, int slot, sm_column *rows)
+/* Adds chunk k of silver table st's output `which` to the thread's list for `slot`. */
+static int derived_add(tctx *t, int slot, const eng_table *st, int k, int which)
 {
     chunk_list *l = &t->derived[slot];
+    int64_t rows = sm_silver_rows(st->silver, k, which);
     chunk *c;
-    if (rows->length == 0) {
+    if (rows == 0) {
         return SM_OK;
     }
-    if (!(c = sm_arena_calloc(e->silver_arena, sizeof *c))) {
+    if (!(c = sm_arena_calloc(t->sarena, sizeof *c))) {
         return SM_ERR_NOMEM;
     }
-    c->data = rows;
+    c->silver = st->silver;
+    c->k = k;
+    c->which = which;
+    c->rows = rows;
     if (l->tail) {
         l->tail->next = c;
     } else {
@@ -1117,57 +1234,107 @@ static int derived_add(sm_engine *e, tctx *t, int slot, sm_column *rows)
     }
     l->tail = c;
     l->n++;
-    l->rows += rows->length;
+    l->rows += rows;
     return SM_OK;
+}
+
+typedef struct sjob {
+    sm_engine *e;
+    tctx *t;
+    int rc;
+    sm_error err;
+} sjob;
+
+/* @thread one per consumer thread context: step 2 of every silver table for its chunks. */
+static void *silver_job(void *arg)
+{
+    sjob *j = arg;
+    sm_engine *e = j->e;
+    sm_error_clear(&j->err);
+    j->rc = SM_OK;
+    for (int ti = 0; ti < e->n_tables && j->rc == SM_OK; ti++) {
+        const eng_table *st = &e->tables[ti];
+        int k = j->t->first_k;
+        if (st->kind != T_SILVER) {
+            continue;
+        }
+        for (const chunk *c = j->t->bronze.head; c && j->rc == SM_OK; c = c->next, k++) {
+            j->rc = sm_silver_check(st->silver, k, j->t->sarena, &j->err);
+        }
+    }
+    return NULL;
 }
 
 /*
  * The silver tables' rows of the batch (stream/silver.h), before anything of the batch is
  * recorded: an expect_or_fail rule that fails stops here, so the batch is read again after the
  * rule or the data is fixed (with a new configuration hash, which a recorded batch would
- * refuse). Each bronze chunk gives one silver and one quarantine chunk on the same thread.
+ * refuse). Rules run on one thread per consumer thread context; dedup on this one. Each
+ * bronze chunk gives a silver, a quarantine and a late chunk on the same thread, written later
+ * from the bronze rows through a selection.
  */
 static int run_silver(sm_engine *e, sm_batch_report *rep, sm_error *err)
 {
-    int rc;
+    sjob *jobs;
+    int rc, k = 0;
+
     e->next_wm_ms = e->watermark_ms;
+    if (e->n_derived == 0) {
+        return SM_OK;
+    }
     for (int ti = 0; ti < e->n_tables; ti++) {
         eng_table *st = &e->tables[ti];
-        const sm_silver_counts *cnt;
-        int k = 0;
-        if (st->kind != T_SILVER) {
-            continue;
-        }
-        if ((rc = sm_silver_begin(st->silver, e->batch_id, e->batch_ts_ms, e->watermark_ms,
+        if (st->kind == T_SILVER &&
+            (rc = sm_silver_begin(st->silver, e->batch_id, e->batch_ts_ms, e->watermark_ms,
                                   e->silver_arena, err)) != SM_OK) {
             return rc;
         }
-        for (int i = 0; i < e->n_threads; i++) {
-            for (const chunk *c = e->threads[i].bronze.head; c; c = c->next) {
-                sm_column *rows = bronze_rows(e, c);
-                if (!rows) {
-                    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-                }
-                if ((rc = sm_silver_add_chunk(st->silver, rows, err)) != SM_OK) {
+    }
+    /* step 1: the chunks, numbered thread by thread */
+    for (int i = 0; i < e->n_threads; i++) {
+        tctx *t = &e->threads[i];
+        t->first_k = k;
+        for (const chunk *c = t->bronze.head; c; c = c->next, k++) {
+            sm_column *rows = bronze_rows(e, c, t->sarena);
+            int kk;
+            if (!rows) {
+                return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+            }
+            for (int ti = 0; ti < e->n_tables; ti++) {
+                eng_table *st = &e->tables[ti];
+                if (st->kind == T_SILVER &&
+                    (rc = sm_silver_add_chunk(st->silver, rows, &kk, err)) != SM_OK) {
                     return rc;
                 }
             }
+        }
+    }
+    /* step 2 in parallel */
+    if (!(jobs = sm_arena_calloc(e->silver_arena, sizeof *jobs * (size_t)e->n_threads))) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < e->n_threads; i++) {
+        jobs[i].e = e;
+        jobs[i].t = &e->threads[i];
+    }
+    run_jobs(silver_job, jobs, sizeof *jobs, e->n_threads, NULL);
+    for (int i = 0; i < e->n_threads; i++) {
+        if (jobs[i].rc != SM_OK) {
+            if (err) {
+                *err = jobs[i].err;
+            }
+            return jobs[i].rc;
+        }
+    }
+    /* step 3, and the chunks each table writes */
+    for (int ti = 0; ti < e->n_tables; ti++) {
+        const eng_table *st = &e->tables[ti];
+        const sm_silver_counts *cnt;
+        if (st->kind != T_SILVER) {
+            continue;
         }
         if ((rc = sm_silver_finish(st->silver, err)) != SM_OK) {
             return rc;
-        }
-        for (int i = 0; i < e->n_threads; i++) {
-            for (const chunk *c = e->threads[i].bronze.head; c; c = c->next, k++) {
-                sm_column *out, *q;
-                if ((rc = sm_silver_output(st->silver, k, &out, &q, err)) != SM_OK) {
-                    return rc;
-                }
-                if (derived_add(e, &e->threads[i], st->slot, out) != SM_OK ||
-                    (st[1].kind == T_QUARANTINE && st[1].from == st->name &&
-                     derived_add(e, &e->threads[i], st[1].slot, q) != SM_OK)) {
-                    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-                }
-            }
         }
         cnt = sm_silver_counts_of(st->silver);
         rep->silver_rows += cnt->output;
@@ -1179,6 +1346,25 @@ static int run_silver(sm_engine *e, sm_batch_report *rep, sm_error *err)
             int64_t w = cnt->max_event_ms - e->p->watermark.delay_ms;
             if (w > e->next_wm_ms) {
                 e->next_wm_ms = w;
+            }
+        }
+    }
+    for (int ti = 0; ti < e->n_tables; ti++) {
+        const eng_table *dt = &e->tables[ti];
+        int which = dt->kind == T_SILVER       ? SM_SILVER_OUT
+                    : dt->kind == T_QUARANTINE ? SM_SILVER_QUARANTINE
+                    : dt->kind == T_LATE       ? SM_SILVER_LATE
+                                               : -1;
+        if (which < 0) {
+            continue;
+        }
+        for (int i = 0; i < e->n_threads; i++) {
+            tctx *t = &e->threads[i];
+            k = t->first_k;
+            for (const chunk *c = t->bronze.head; c; c = c->next, k++) {
+                if (derived_add(t, dt->slot, dt, k, which) != SM_OK) {
+                    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+                }
             }
         }
     }
@@ -1309,7 +1495,13 @@ static int write_event_log(sm_engine *e, const sm_batch_report *rep, const table
         case T_QUARANTINE:
             r->layer = "quarantine";
             r->source = t->from;
-            r->output_rows = sm_silver_counts_of(e->tables[i - 1].silver)->quarantined;
+            r->output_rows = sm_silver_counts_of(t->silver)->quarantined;
+            r->input_rows = r->output_rows;
+            break;
+        case T_LATE:
+            r->layer = "late";
+            r->source = t->from;
+            r->output_rows = sm_silver_counts_of(t->silver)->late_dropped;
             r->input_rows = r->output_rows;
             break;
         default: {
@@ -1693,6 +1885,9 @@ static int64_t recorded_max_record(const sm_ckpt_offsets *o, int64_t dflt)
  * interval pipeline waits), keeping as a capacity hint the rows of the largest chunk. */
 static void threads_release(sm_engine *e)
 {
+    if (e->silver_arena) {
+        sm_arena_reset(e->silver_arena);
+    }
     for (int i = 0; i < e->n_threads; i++) {
         tctx *t = &e->threads[i];
         int64_t most = 0;
@@ -1706,6 +1901,9 @@ static void threads_release(sm_engine *e)
             sm_arena_reset(t->arena);
         }
         sm_arena_reset(t->out);
+        if (t->sarena) {
+            sm_arena_reset(t->sarena);
+        }
         memset(&t->bronze, 0, sizeof t->bronze);
         memset(&t->dead, 0, sizeof t->dead);
         if (t->derived) {
@@ -1769,6 +1967,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     sm_ckpt_table *vers;
     sm_ckpt_commit commit;
     table_result *res;
+    twrite *tw;
     int n_vers = 0;
 
     *ran = false;
@@ -1893,63 +2092,98 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     }
     crash_point(e, "after_read", NULL);
 
-    /* silver: expectations, quarantine, late rows, dedup — before anything is recorded */
-    e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
-    rep->watermark_ms = e->watermark_ms;
-    if ((rc = run_silver(e, rep, err)) != SM_OK) {
-        return rc;
+    /* 4a. the bronze and dead-letter tables' files, written while the silver tables run */
+    tw = sm_arena_calloc(e->batch_arena, sizeof *tw * ((size_t)e->n_tables + 1));
+    vers = sm_arena_calloc(e->batch_arena, sizeof *vers * ((size_t)e->n_tables + 1));
+    res = sm_arena_calloc(e->batch_arena, sizeof *res * ((size_t)e->n_tables + 1));
+    if (!tw || !vers || !res) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < e->n_tables; i++) {
+        tw[i].t = &e->tables[i];
+        if (!is_derived(&e->tables[i]) && (rc = tw_begin(e, &e->tables[i], &tw[i], err)) != SM_OK) {
+            goto tables_done;
+        }
+    }
+    {
+        bg_files bg = {e, tw, e->n_tables};
+        pthread_t th;
+        bool started = pthread_create(&th, NULL, bg_files_job, &bg) == 0;
+        if (!started) {
+            bg_files_job(&bg);
+        }
+        /* silver: expectations, quarantine, late rows, dedup — before anything is recorded */
+        e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
+        rep->watermark_ms = e->watermark_ms;
+        rc = run_silver(e, rep, err);
+        if (started) {
+            pthread_join(th, NULL);
+        }
+        if (rc != SM_OK) {
+            goto tables_done;
+        }
     }
     e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
 
+    /* 4b. the silver tables' files */
+    for (int i = 0; i < e->n_tables; i++) {
+        if (is_derived(&e->tables[i]) && (rc = tw_begin(e, &e->tables[i], &tw[i], err)) != SM_OK) {
+            goto tables_done;
+        }
+    }
+    tw_write_files(e, tw, e->n_tables, true);
+
     /* 3. offsets */
     if ((rc = make_offsets(e, parts, ranges, n_ranges, &offs, err)) != SM_OK) {
-        return rc;
+        goto tables_done;
     }
     if (rerun) {
         /* the recorded entry is the truth; the ranges read must be it */
         for (int i = 0; i < n_ranges; i++) {
             if (ranges[i].next != ranges[i].end) {
-                return sm_error_set(err, SM_ERR_INTERNAL,
-                                    "batch %" PRId64 ": re-run of kafka topic %s partition %d "
-                                    "ended at %" PRId64 ", not %" PRId64,
-                                    e->batch_id, parts[ranges[i].index].topic,
-                                    parts[ranges[i].index].partition, ranges[i].next,
-                                    ranges[i].end);
+                rc = sm_error_set(err, SM_ERR_INTERNAL,
+                                  "batch %" PRId64 ": re-run of kafka topic %s partition %d "
+                                  "ended at %" PRId64 ", not %" PRId64,
+                                  e->batch_id, parts[ranges[i].index].topic,
+                                  parts[ranges[i].index].partition, ranges[i].next, ranges[i].end);
+                goto tables_done;
             }
         }
     } else if ((rc = sm_ckpt_write_offsets(e->ck, &offs, err)) != SM_OK) {
-        return rc;
+        goto tables_done;
     }
     crash_point(e, "after_offsets", NULL);
 
-    /* 4. tables */
-    vers = sm_arena_calloc(e->batch_arena, sizeof *vers * ((size_t)e->n_tables + 1));
-    res = sm_arena_calloc(e->batch_arena, sizeof *res * ((size_t)e->n_tables + 1));
-    if (!vers || !res) {
-        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-    }
+    /* 4c. the tables' commits, in order */
     for (int i = 0; i < e->n_tables; i++) {
         if (stop_level(e) >= 2) {
-            return sm_error_set(err, SM_ERR_INTERRUPTED,
-                                "batch %" PRId64 " abandoned by a second stop request; it is "
-                                "re-run on restart",
-                                e->batch_id);
+            rc = SM_ERR_INTERRUPTED;
+        } else {
+            rc = tw_commit(e, &tw[i], err);
         }
-        if ((rc = write_table(e, &e->tables[i], &res[i], err)) != SM_OK) {
+        if (rc != SM_OK) {
             if (rc == SM_ERR_INTERRUPTED) {
                 sm_error_set(err, SM_ERR_INTERRUPTED,
                              "batch %" PRId64 " abandoned by a second stop request; it is "
                              "re-run on restart",
                              e->batch_id);
             }
-            return rc;
+            goto tables_done;
         }
+        res[i] = tw[i].res;
         rep->files += res[i].files;
         if (res[i].version >= 0) {
             vers[n_vers].name = e->tables[i].name;
             vers[n_vers].version = res[i].version;
             n_vers++;
         }
+    }
+tables_done:
+    for (int i = 0; i < e->n_tables; i++) {
+        tw_end(e, &tw[i]);
+    }
+    if (rc != SM_OK) {
+        return rc;
     }
 
     /* the dedup states and the event log, then the batch is done */
@@ -2141,11 +2375,14 @@ void sm_engine_close(sm_engine *e)
     }
     sm_consumer_close(e->cons);
     for (int i = 0; e->tables && i < e->n_tables; i++) {
-        sm_silver_free(e->tables[i].silver);
+        if (e->tables[i].kind == T_SILVER) {
+            sm_silver_free(e->tables[i].silver);
+        }
     }
     for (int i = 0; e->threads && i < e->n_threads; i++) {
         sm_source_decoder_free(e->threads[i].dec);
         free(e->threads[i].derived);
+        sm_arena_destroy(e->threads[i].sarena);
         sm_arena_destroy(e->threads[i].arena);
         sm_arena_destroy(e->threads[i].out);
     }
@@ -2174,7 +2411,7 @@ static bool reads_bronze(const sm_pipeline *p, const sm_pl_table *pt)
            is_bronze(&p->tables[pt->from_index]);
 }
 
-/* A silver table reading a bronze table, and its quarantine table right after it. */
+/* A silver table reading a bronze table, and its quarantine and late tables right after it. */
 static int pick_silver(sm_engine *e, const sm_pl_table *pt, int *n, sm_error *err)
 {
     const sm_pipeline *p = e->p;
@@ -2206,14 +2443,22 @@ static int pick_silver(sm_engine *e, const sm_pl_table *pt, int *n, sm_error *er
         t->tot->rule[r] = pt->expectations[r].name;
         t->tot->on_violation[r] = pt->expectations[r].on_violation;
     }
-    if (pt->quarantine) {
-        eng_table *q = &e->tables[(*n)++];
-        q->name = pt->quarantine;
-        q->path = join(e->arena, p->lake, "/silver/", pt->quarantine);
-        q->kind = T_QUARANTINE;
+    for (int which = SM_SILVER_QUARANTINE; which <= SM_SILVER_LATE; which++) {
+        const char *name = which == SM_SILVER_QUARANTINE ? pt->quarantine : pt->late;
+        eng_table *q;
+        if (!name) {
+            continue;
+        }
+        q = &e->tables[(*n)++];
+        q->name = name;
+        q->path = join(e->arena, p->lake, "/silver/", name);
+        q->kind = which == SM_SILVER_QUARANTINE ? T_QUARANTINE : T_LATE;
         q->slot = e->n_derived++;
         q->from = pt->name;
-        q->table_schema = q->file_schema = sm_silver_quarantine_schema(t->silver);
+        q->silver = t->silver;
+        q->table_schema = q->file_schema = which == SM_SILVER_QUARANTINE
+                                               ? sm_silver_quarantine_schema(t->silver)
+                                               : sm_silver_late_schema(t->silver);
         if (!q->path) {
             return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         }
@@ -2230,7 +2475,7 @@ static int pick_tables(sm_engine *e, sm_error *err)
     sm_buf later = SM_BUF_INIT;
     int n = 0;
 
-    e->tables = sm_arena_calloc(e->arena, sizeof *e->tables * (2 * p->n_tables + 1));
+    e->tables = sm_arena_calloc(e->arena, sizeof *e->tables * (3 * p->n_tables + 1));
     if (!e->tables) {
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
@@ -2449,7 +2694,8 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
             goto fail;
         }
         t->out = sm_arena_create(0, 0);
-        if (!t->out) {
+        t->sarena = sm_arena_create(0, 0);
+        if (!t->out || !t->sarena) {
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             goto fail;
         }

@@ -10,6 +10,9 @@
  *                      and no order_id twice; the event log adds up per batch and per rule.
  *   2. late rows       --late-ratio 0.02 with a 1m watermark delay: rows behind the batch's
  *                      watermark are counted and dropped (the table has dedup), exactly those.
+ *   2b. select         renames, computed columns, a cast to decimal, rules on the select's output,
+ *                      a late table: columns and types as declared, values from bronze's, late
+ *                      rows in the late table and nowhere else.
  *   3. fail rule       `quantity > 0` as on_violation: fail stops `smelter run` with exit 3
  *                      naming the rule, the table and the first failing record; nothing of the
  *                      batch is recorded. With the rule turned to drop, a restart loses nothing.
@@ -119,17 +122,17 @@ static int teardown(void)
     return 0;
 }
 
-/* Writes <dir>/<name>.yaml: topic `topic`, bronze_orders and silver table `silver` (quantity
- * rule `quantity_rule`), watermark on order_ts with `delay`, lake <dir>/lake-<name>. */
-static void pipeline_file(const char *name, const char *topic, const char *trigger,
-                          const char *delay, const char *silver, const char *quantity_rule,
-                          char *path, size_t n, char *lake, size_t lake_n)
+/* Writes <dir>/<name>.yaml: topic `topic`, bronze_orders and the silver table(s) `table` (YAML
+ * lines), watermark on order_ts with `delay`, lake <dir>/lake-<name>. pipeline_file: with the
+ * silver table `silver` of ecommerce.yaml, its quantity rule `quantity_rule`. */
+static void pipeline_text(const char *name, const char *topic, const char *trigger,
+                          const char *delay, const char *table, char *path, size_t n, char *lake,
+                          size_t lake_n)
 {
-    char text[8192], table[2048];
+    char text[8192];
 
     snprintf(lake, lake_n, "%s/lake-%s", dir, name);
     snprintf(path, n, "%s/%s.yaml", dir, name);
-    snprintf(table, sizeof table, silver_fmt, silver, quantity_rule, silver);
     snprintf(text, sizeof text,
              "pipeline: %s\n"
              "lake: %s\n"
@@ -146,6 +149,15 @@ static void pipeline_file(const char *name, const char *topic, const char *trigg
              "%s",
              name, lake, sm_broker_bootstraps(broker), topic, avsc_path, trigger, delay, table);
     CU_ASSERT_FATAL(e2e_write_text(path, text));
+}
+
+static void pipeline_file(const char *name, const char *topic, const char *trigger,
+                          const char *delay, const char *silver, const char *quantity_rule,
+                          char *path, size_t n, char *lake, size_t lake_n)
+{
+    char table[2048];
+    snprintf(table, sizeof table, silver_fmt, silver, quantity_rule, silver);
+    pipeline_text(name, topic, trigger, delay, table, path, n, lake, lake_n);
 }
 
 /* Runs a pipeline file in-process (available_now); returns the engine's code and its totals. */
@@ -466,6 +478,97 @@ static void test_run_silver_late_rows_are_counted_and_dropped(void)
     free(load);
 }
 
+/* A select with renames, computed columns and a cast, rules on its output, dedup, a quarantine
+ * and a late table: every bronze row ends in exactly one of silver, quarantine, late table or
+ * the duplicates; the silver table has the select's columns with their types (DuckDB's view),
+ * values computed from bronze's; the quarantine adds the position columns the select dropped;
+ * the late table has exactly the rows behind their batch's watermark. */
+static const char select_table[] =
+    "  silver_sel:\n"
+    "    from: bronze_orders\n"
+    "    select: [order_id, customer_id AS customer, quantity, price, \"price * quantity AS "
+    "amount\", order_ts, _kafka_partition, _kafka_offset, \"upper(country) AS country\"]\n"
+    "    casts: {price: \"decimal(10,2)\"}\n"
+    "    expectations:\n"
+    "      valid_order_id: {expr: \"order_id IS NOT NULL AND length(trim(order_id)) > 0\", "
+    "on_violation: drop}\n"
+    "      valid_quantity: {expr: \"quantity > 0 AND quantity <= 100\", on_violation: drop}\n"
+    "      valid_price:    {expr: \"price > 0\", on_violation: drop}\n"
+    "      sane_total:     {expr: \"amount <= 100000\", on_violation: warn}\n"
+    "    dedup: {keys: [order_id]}\n"
+    "    quarantine: silver_sel_quarantine\n"
+    "    late: silver_sel_late\n";
+
+static void test_run_silver_select_casts_and_late_table(void)
+{
+    char path[1024], lake[1024], trigger[128], lp[2048], *load, *late, *query = NULL;
+    sm_batch_report tot;
+    json_t *rows, *row;
+
+    snprintf(trigger, sizeof trigger, "{available_now: true, max_records_per_trigger: %" PRId64 "}",
+             n_late / 5);
+    pipeline_text("sel", "late", trigger, "1m", select_table, path, sizeof path, lake, sizeof lake);
+    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT(tot.late > 0);
+    CU_ASSERT_EQUAL(tot.late_dropped, tot.late);
+    CU_ASSERT_EQUAL(tot.silver_rows + tot.quarantined + tot.duplicates + tot.late_dropped,
+                    tot.bronze_rows);
+
+    load = load_sql(truth_late, lake, "sel", "silver_sel");
+    check_reconciles(load, n_late);
+    check_quarantine(load, "valid_quantity");
+    snprintf(lp, sizeof lp, "%s/silver/silver_sel_late", lake);
+    late = e2e_table_sql(lp, "NULL::BIGINT AS _kafka_offset", false);
+    CU_ASSERT_FATAL(
+        asprintf(
+            &query,
+            "CREATE TEMP TABLE lt AS SELECT *, _kafka_partition AS p, _kafka_offset AS o FROM %s;"
+            "CREATE TEMP TABLE wm AS SELECT batch_id, watermark AS w FROM els;"
+            "SELECT (SELECT count(*) FROM lt) AS late_n,"
+            " (SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)"
+            "   FROM information_schema.columns WHERE table_name = 's') AS s_cols,"
+            " (SELECT string_agg(column_name, ', ' ORDER BY ordinal_position)"
+            "   FROM information_schema.columns WHERE table_name = 'q') AS q_cols,"
+            " (SELECT string_agg(column_name, ', ' ORDER BY ordinal_position)"
+            "   FROM information_schema.columns WHERE table_name = 'lt') AS lt_cols,"
+            " (SELECT count(*) FROM s JOIN b USING (p, o) WHERE s.customer IS DISTINCT FROM"
+            "   b.customer_id OR s.amount IS DISTINCT FROM b.price * b.quantity"
+            "   OR s.price IS DISTINCT FROM round(b.price, 2)::DECIMAL(10,2)"
+            "   OR s.country IS DISTINCT FROM upper(b.country)) AS wrong_values,"
+            " (SELECT count(*) FROM (SELECT p, o FROM s UNION ALL SELECT p, o FROM q UNION ALL"
+            "   SELECT p, o FROM lt) x) AS placed,"
+            " (SELECT count(*) FROM (SELECT p, o FROM lt INTERSECT SELECT p, o FROM s)) AS "
+            "lt_and_s,"
+            " (SELECT count(*) FROM lt JOIN b USING (p, o) JOIN wm ON wm.batch_id = b._batch_id"
+            "   WHERE lt.order_ts >= wm.w) AS lt_on_time,"
+            " (SELECT count(*) FROM b JOIN truth t USING (p, o) JOIN wm ON wm.batch_id ="
+            "   b._batch_id WHERE t.class <> 'value' AND b.order_ts < wm.w) AS behind",
+            late) > 0);
+    row = query_row(load, query, &rows);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "late_n"), tot.late_dropped);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "late_n"), e2e_get_int(row, "behind"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(row, "s_cols")),
+                           "order_id VARCHAR, customer VARCHAR, quantity INTEGER, "
+                           "price DECIMAL(10,2), amount DOUBLE, order_ts TIMESTAMP WITH TIME ZONE, "
+                           "_kafka_partition INTEGER, _kafka_offset BIGINT, country VARCHAR, "
+                           "_processing_timestamp TIMESTAMP WITH TIME ZONE, p INTEGER, o BIGINT");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(row, "q_cols")),
+                           "order_id, customer, quantity, price, amount, order_ts, "
+                           "_kafka_partition, _kafka_offset, country, _source_system, _batch_id, "
+                           "_validation_errors, p, o");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(row, "lt_cols")),
+                           "order_id, customer, quantity, price, amount, order_ts, "
+                           "_kafka_partition, _kafka_offset, country, _processing_timestamp, p, o");
+    CU_ASSERT_EQUAL(e2e_get_int(row, "wrong_values"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "placed") + tot.duplicates, tot.bronze_rows);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "lt_and_s"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "lt_on_time"), 0);
+    json_decref(rows);
+    free(query);
+    free(late);
+    free(load);
+}
+
 /* Runs `smelter run PATH --available-now`, output appended to `log`; returns the exit code. */
 static int run_binary(const char *path, const char *log)
 {
@@ -623,6 +726,7 @@ static CU_TestInfo tests[] = {
     {"silver + quarantine + duplicates = bronze, quarantine = the truth's bad records",
      test_run_silver_reconciles_with_the_truth},
     {"late rows are counted and dropped", test_run_silver_late_rows_are_counted_and_dropped},
+    {"select, casts and a late table", test_run_silver_select_casts_and_late_table},
     {"a fail rule stops with exit 3, the fixed rule loses nothing",
      test_run_silver_fail_rule_stops_then_restart_loses_nothing},
     {"on-time rows are not late across partitions",
