@@ -33,7 +33,7 @@ typedef struct sm_evl_expectation {
 /* What one table got in one batch: one row of the event log. Strings are borrowed. */
 typedef struct sm_evl_row {
     const char *table;          /* the table's name */
-    const char *layer;          /* bronze | silver | gold | dead_letter | quarantine */
+    const char *layer;          /* bronze|silver|gold|dead_letter|quarantine|late */
     const char *source;         /* the input table or topic(s); may be NULL */
     int64_t input_rows;         /* rows this table's step read in the batch */
     int64_t output_rows;        /* rows written to the table */
