@@ -223,3 +223,20 @@ size_t sm_arena_reserved(const sm_arena *a)
 {
     return a ? a->reserved : 0;
 }
+
+void *sm_calloc_table(size_t n, size_t size)
+{
+    volatile unsigned char *p;
+    size_t bytes;
+    if (size && n > SIZE_MAX / size) {
+        return NULL;
+    }
+    bytes = n * size;
+    if (!(p = calloc(n ? n : 1, size ? size : 1))) {
+        return NULL;
+    }
+    for (size_t i = 0; i < bytes; i += 4096) {
+        p[i] = 0; /* a write fault per page now, not a read then a write later */
+    }
+    return (void *)p;
+}

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "smelter's Parquet encodings assume a little-endian host"
 #endif
@@ -1152,7 +1154,7 @@ static int dict_grow(enc_dict *d, sm_error *err)
         return sm_error_set(err, SM_ERR_NOMEM, "dictionary: table too large");
     }
     dict_slot *old = d->slots;
-    dict_slot *s = calloc(old_n * 2, sizeof *s);
+    dict_slot *s = sm_calloc_table(old_n * 2, sizeof *s); /* core/arena.h: why not calloc */
     if (!s) {
         return sm_error_set(err, SM_ERR_NOMEM, "dictionary: out of memory for %zu slots",
                             old_n * 2);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
+
 #define MIN_CAP     1024 /* slots; a power of two */
 #define MAGIC       "SMDEDUP1"
 #define VERSION     1u
@@ -148,7 +150,7 @@ size_t sm_dedup_bytes(const sm_dedup *d)
  * failure. */
 static int rehash(sm_dedup *d, size_t cap)
 {
-    slot *s = calloc(cap, sizeof *s);
+    slot *s = sm_calloc_table(cap, sizeof *s); /* core/arena.h: why not calloc */
     size_t mask = cap - 1;
     if (!s) {
         return SM_ERR_NOMEM;
