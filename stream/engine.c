@@ -2091,6 +2091,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         return SM_OK; /* stopping, nothing read: nothing to record */
     }
     crash_point(e, "after_read", NULL);
+    e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
 
     /* 4a. the bronze and dead-letter tables' files, written while the silver tables run */
     tw = sm_arena_calloc(e->batch_arena, sizeof *tw * ((size_t)e->n_tables + 1));
@@ -2123,7 +2124,6 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
             goto tables_done;
         }
     }
-    e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
 
     /* 4b. the silver tables' files */
     for (int i = 0; i < e->n_tables; i++) {
