@@ -207,10 +207,10 @@ int sm_dedup_reserve(sm_dedup *d, size_t more)
     return cap > d->cap ? rehash(d, cap) : 0;
 }
 
-int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64_t event_ms,
-                                 uint32_t tag, bool *dup, uint32_t *old_tag)
+/* sm_dedup_check_insert_tagged with the key's hash given (key_hash). */
+static int check_insert(sm_dedup *d, const void *key, size_t len, uint64_t h, int64_t event_ms,
+                        uint32_t tag, bool *dup, uint32_t *old_tag)
 {
-    uint64_t h = key_hash(key, len);
     size_t mask = d->cap - 1, i = h & mask;
     *dup = false;
     for (; d->slots[i].hash; i = (i + 1) & mask) {
@@ -246,14 +246,28 @@ int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64
     return 0;
 }
 
-int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t event_ms, bool *dup)
+int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64_t event_ms,
+                                 uint32_t tag, bool *dup, uint32_t *old_tag)
 {
-    return sm_dedup_check_insert_tagged(d, key, len, event_ms, 0, dup, NULL);
+    return check_insert(d, key, len, key_hash(key, len), event_ms, tag, dup, old_tag);
 }
 
-void sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len)
+int sm_dedup_check_insert(sm_dedup *d, const void *key, size_t len, int64_t event_ms, bool *dup)
 {
-    __builtin_prefetch(&d->slots[key_hash(key, len) & (d->cap - 1)], 1);
+    return check_insert(d, key, len, key_hash(key, len), event_ms, 0, dup, NULL);
+}
+
+uint64_t sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len)
+{
+    uint64_t h = key_hash(key, len);
+    __builtin_prefetch(&d->slots[h & (d->cap - 1)], 1);
+    return h;
+}
+
+int sm_dedup_check_insert_prefetched(sm_dedup *d, const void *key, size_t len, uint64_t hash,
+                                     int64_t event_ms, uint32_t tag, bool *dup, uint32_t *old_tag)
+{
+    return check_insert(d, key, len, hash, event_ms, tag, dup, old_tag);
 }
 
 bool sm_dedup_retag(sm_dedup *d, const void *key, size_t len, int64_t event_ms, uint32_t tag)

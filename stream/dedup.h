@@ -100,8 +100,12 @@ int sm_dedup_check_insert_tagged(sm_dedup *d, const void *key, size_t len, int64
 bool sm_dedup_retag(sm_dedup *d, const void *key, size_t len, int64_t event_ms, uint32_t tag);
 void sm_dedup_clear_tags(sm_dedup *d);
 /* Asks the CPU to fetch the slot where `key` would be: issued for a block of keys before they
- * are inserted, the cache misses of a large table overlap instead of coming one by one. */
-void sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len);
+ * are inserted, the cache misses of a large table overlap instead of coming one by one. Returns
+ * the key's hash for sm_dedup_check_insert_prefetched (the same as _tagged, without hashing the
+ * key again). */
+uint64_t sm_dedup_prefetch(const sm_dedup *d, const void *key, size_t len);
+int sm_dedup_check_insert_prefetched(sm_dedup *d, const void *key, size_t len, uint64_t hash,
+                                     int64_t event_ms, uint32_t tag, bool *dup, uint32_t *old_tag);
 
 /* Makes room for `more` keys beyond those stored, so that many inserts do not rehash (rehashing
  * a large table mid-batch moves every slot). Returns 0 or SM_ERR_NOMEM (state unchanged). */

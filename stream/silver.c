@@ -526,12 +526,12 @@ static int merge_checks(sm_silver *s, sm_error *err)
  * rows of the batch sharing its keys, the one at the lowest position, unless the keys are in
  * the state from an earlier batch. */
 static int dedup_row(sm_silver *s, int k, int64_t row, int64_t stored, const uint8_t *key,
-                     size_t len)
+                     size_t len, uint64_t hash)
 {
     in_chunk *c = &s->chunks[k];
     uint32_t tag = (uint32_t)(c->base + row + 1), old = 0;
     bool dup = false;
-    int rc = sm_dedup_check_insert_tagged(s->state, key, len, stored, tag, &dup, &old);
+    int rc = sm_dedup_check_insert_prefetched(s->state, key, len, hash, stored, tag, &dup, &old);
     if (rc != SM_OK || !dup) {
         return rc;
     }
@@ -556,6 +556,7 @@ static int finish_block(sm_silver *s, int k, int64_t from, int64_t m, bool leave
 {
     in_chunk *c = &s->chunks[k];
     int64_t rows[DEDUP_BLOCK], stored[DEDUP_BLOCK];
+    uint64_t hash[DEDUP_BLOCK];
     size_t off[DEDUP_BLOCK + 1];
     int n = 0, rc;
 
@@ -591,11 +592,11 @@ static int finish_block(sm_silver *s, int k, int64_t from, int64_t m, bool leave
         off[++n] = keys->len;
     }
     for (int i = 0; i < n; i++) {
-        sm_dedup_prefetch(s->state, keys->data + off[i], off[i + 1] - off[i]);
+        hash[i] = sm_dedup_prefetch(s->state, keys->data + off[i], off[i + 1] - off[i]);
     }
     for (int i = 0; i < n; i++) {
-        if ((rc = dedup_row(s, k, rows[i], stored[i], keys->data + off[i], off[i + 1] - off[i])) !=
-            SM_OK) {
+        if ((rc = dedup_row(s, k, rows[i], stored[i], keys->data + off[i], off[i + 1] - off[i],
+                            hash[i])) != SM_OK) {
             return rc;
         }
     }

@@ -58,7 +58,9 @@
 
 typedef struct sm_silver sm_silver;
 
-/* Per-batch counts. passed[r] / failed[r] per expectation r, in file order. */
+/* Per-batch counts. late: rows behind the watermark; late_dropped: those of them that left the
+ * table (it has dedup or a late table; in the late table when it has one). passed[r] /
+ * failed[r] per expectation r, in file order. */
 typedef struct sm_silver_counts {
     int64_t input, output, quarantined, duplicates, late, late_dropped;
     int64_t passed[SM_SILVER_MAX_RULES], failed[SM_SILVER_MAX_RULES];
