@@ -214,6 +214,27 @@ void sm_arena_reset(sm_arena *a)
     a->reserved = a->first->cap;
 }
 
+void sm_arena_reset_keep(sm_arena *a)
+{
+    size_t total;
+    arena_chunk *big;
+    if (!a || !a->first->next) {
+        sm_arena_reset(a);
+        return;
+    }
+    total = a->reserved;
+    sm_arena_reset(a);
+    if (a->limit != 0 && total > a->limit) {
+        total = a->limit & ~(ARENA_ALIGN - 1);
+    }
+    if (total <= a->first->cap || !(big = chunk_new(total))) {
+        return; /* no memory for the larger chunk: the arena is as after a reset */
+    }
+    free(a->first);
+    a->first = a->cur = big;
+    a->reserved = total;
+}
+
 size_t sm_arena_used(const sm_arena *a)
 {
     return a ? a->used : 0;

@@ -100,6 +100,8 @@ struct pq_writer {
     int32_t *dense_offsets;
     size_t dense_off_cap;
     sm_buf values, body, page;
+    const int64_t *sel; /* write_sel: batch rows of the rows being written (NULL: identity) */
+    sm_arena *take;     /* write_sel: nested top-level columns copied through the selection */
 
     /* footer */
     sm_arena *meta; /* schema elements, row group metadata, statistics bytes */
@@ -734,14 +736,23 @@ static int gather(pq_writer *w, const leaf *l, const sm_column *c, const int64_t
             w->dense_offsets = o;
             w->dense_off_cap = n + 1;
         }
-        w->dense_offsets[0] = 0;
-        for (size_t k = 0; k < n; k++) {
-            int64_t i = slots[k];
-            int32_t s = c->offsets[i], e = c->offsets[i + 1];
-            if (sm_buf_append(&w->dense, c->data + s, (size_t)(e - s), NULL)) {
+        {
+            size_t total = 0, at = 0;
+            uint8_t *dst;
+            for (size_t k = 0; k < n; k++) {
+                total += (size_t)(c->offsets[slots[k] + 1] - c->offsets[slots[k]]);
+            }
+            if (total > INT32_MAX || !(dst = sm_buf_extend(&w->dense, total, NULL))) {
                 return -1;
             }
-            w->dense_offsets[k + 1] = (int32_t)w->dense.len;
+            w->dense_offsets[0] = 0;
+            for (size_t k = 0; k < n; k++) {
+                int64_t i = slots[k];
+                size_t len = (size_t)(c->offsets[i + 1] - c->offsets[i]);
+                memcpy(dst + at, c->data + c->offsets[i], len);
+                at += len;
+                w->dense_offsets[k + 1] = (int32_t)at;
+            }
         }
         return 0;
     }
@@ -751,6 +762,12 @@ static int gather(pq_writer *w, const leaf *l, const sm_column *c, const int64_t
         const uint8_t *src = c->values;
         if (!dst) {
             return -1;
+        }
+        if (l->direct && cw == l->pwidth && (cw == 8 || cw == 4)) { /* the common case */
+            for (size_t k = 0; k < n; k++, dst += cw) {
+                memcpy(dst, src + (size_t)slots[k] * cw, cw == 8 ? 8 : 4);
+            }
+            return 0;
         }
         for (size_t k = 0; k < n; k++, dst += l->pwidth) {
             const uint8_t *v = src + (size_t)slots[k] * cw;
@@ -853,7 +870,7 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
     size_t rep_len = 0, def_len = 0;
     int64_t rows = 0;
     /* flat leaves whose column already holds the physical values are read in place */
-    bool in_place = l->depth == 1 && l->direct;
+    bool in_place = l->depth == 1 && l->direct && !w->sel;
     int64_t first = nv ? slots[0] : 0, span = nv ? slots[nv - 1] - first + 1 : 0;
     const uint8_t *validity = l->max_def ? c->validity : NULL;
 
@@ -1034,9 +1051,18 @@ static size_t value_cost(const leaf *l, const sm_column *c, int64_t slot)
 /* Shreds rows [r0, r1) of leaf l and writes them as pages of about page_size bytes. */
 /* The end of a flat leaf's page that starts at row p0: about page_size bytes of values and
  * levels, at least one row. */
-static int64_t flat_page_end(const leaf *l, const sm_column *c, int64_t p0, int64_t r1,
-                             size_t page_size)
+static int64_t flat_page_end(const leaf *l, const sm_column *c, const int64_t *sel, int64_t p0,
+                             int64_t r1, size_t page_size)
 {
+    if (l->pwidth == 0 && sel) { /* byte arrays through a selection: add up row by row */
+        size_t bytes = 0;
+        int64_t r = p0;
+        do {
+            int64_t i = sel[r++];
+            bytes += (size_t)(c->offsets[i + 1] - c->offsets[i]) + 5;
+        } while (r < r1 && bytes < page_size);
+        return r;
+    }
     if (l->pwidth == 0) { /* byte arrays: the first row whose bytes reach page_size */
         int64_t lo = p0 + 1, hi = r1;
         while (lo < hi) {
@@ -1059,12 +1085,14 @@ static int64_t flat_page_end(const leaf *l, const sm_column *c, int64_t p0, int6
     }
 }
 
-/* A top-level primitive: no shredding, one page at a time with scratch that stays in cache. */
+/* A top-level primitive: no shredding, one page at a time with scratch that stays in cache.
+ * Rows [r0, r1) are the column's rows w->sel[r0..r1) when there is a selection. */
 static int write_flat_rows(pq_writer *w, leaf *l, const sm_column *c, int64_t r0, int64_t r1,
                            sm_error *err)
 {
+    const int64_t *sel = w->sel;
     for (int64_t p0 = r0; p0 < r1;) {
-        int64_t p1 = flat_page_end(l, c, p0, r1, w->o.page_size);
+        int64_t p1 = flat_page_end(l, c, sel, p0, r1, w->o.page_size);
         size_t n = (size_t)(p1 - p0), k = 0;
         while (w->lv_cap < n) {
             if (grow_levels(w)) {
@@ -1079,12 +1107,12 @@ static int write_flat_rows(pq_writer *w, leaf *l, const sm_column *c, int64_t r0
         if (l->max_def == 0 || !c->validity) {
             for (size_t i = 0; i < n; i++) {
                 w->def[i] = (uint32_t)l->max_def;
-                w->slots[i] = p0 + (int64_t)i;
+                w->slots[i] = sel ? sel[p0 + (int64_t)i] : p0 + (int64_t)i;
             }
             k = n;
         } else {
             for (size_t i = 0; i < n; i++) {
-                int64_t row = p0 + (int64_t)i;
+                int64_t row = sel ? sel[p0 + (int64_t)i] : p0 + (int64_t)i;
                 bool valid = sm_column_is_valid(c, row);
                 w->def[i] = valid;
                 w->slots[k] = row;
@@ -1392,7 +1420,46 @@ static int64_t column_bytes(const sm_column *c, int64_t r0, int64_t r1)
 
 int pq_writer_write(pq_writer *w, const sm_column *batch, sm_error *err)
 {
-    int64_t rows = batch->length, r0 = 0, bytes = 0, per_row;
+    return pq_writer_write_sel(w, batch, NULL, batch->length, err);
+}
+
+/* Rows [r0, r1) of the call for every leaf. Top-level primitives read the batch's columns
+ * through the selection; nested ones are shredded from a copy of their selected rows. */
+static int write_leaves(pq_writer *w, const sm_column *batch, const int64_t *sel, int64_t r0,
+                        int64_t r1, sm_error *err)
+{
+    const sm_column *taken_top = NULL, *taken = NULL;
+    int rc = SM_OK;
+    for (int i = 0; i < w->n_leaves && rc == SM_OK; i++) {
+        leaf *l = &w->leaves[i];
+        const sm_column *top = batch->children[l->top];
+        if (!sel) {
+            rc = write_leaf_rows(w, l, top, r0, r1, err);
+        } else if (l->depth == 1) {
+            w->sel = sel;
+            rc = write_flat_rows(w, l, top, r0, r1, err);
+            w->sel = NULL;
+        } else {
+            if (taken_top != top) { /* the leaves of one top-level column are adjacent */
+                sm_column *t;
+                sm_arena_reset(w->take);
+                if (sm_column_take(w->take, top, sel + r0, r1 - r0, &t) != 0) {
+                    return fail_nomem(w, err);
+                }
+                taken_top = top;
+                taken = t;
+            }
+            rc = write_leaf_rows(w, l, taken, 0, r1 - r0, err);
+        }
+    }
+    sm_arena_reset(w->take);
+    return rc ? w->error.code : SM_OK;
+}
+
+int pq_writer_write_sel(pq_writer *w, const sm_column *batch, const int64_t *sel, int64_t rows,
+                        sm_error *err)
+{
+    int64_t r0 = 0, bytes = 0, per_row, len = batch->length;
 
     if (w->failed) {
         return fail(w, err);
@@ -1403,17 +1470,20 @@ int pq_writer_write(pq_writer *w, const sm_column *batch, sm_error *err)
                      "parquet writer: the batch does not have the writer's schema");
         return fail(w, err);
     }
+    if (sel && !w->take && !(w->take = sm_arena_create(0, 0))) {
+        return fail_nomem(w, err);
+    }
     for (int i = 0; i < w->schema->n_children; i++) {
-        if (batch->children[i]->length != rows) {
+        if (batch->children[i]->length != len) {
             sm_error_set(&w->error, SM_ERR_USAGE,
                          "parquet writer: column %s has %lld rows, the batch %lld",
                          w->schema->children[i]->name, (long long)batch->children[i]->length,
-                         (long long)rows);
+                         (long long)len);
             return fail(w, err);
         }
-        bytes += column_bytes(batch->children[i], 0, rows);
+        bytes += column_bytes(batch->children[i], 0, len);
     }
-    per_row = rows ? bytes / rows + 1 : 1;
+    per_row = len ? bytes / len + 1 : 1;
 
     while (r0 < rows) {
         /* as many rows as fit in what is left of the row group, at least one */
@@ -1424,11 +1494,8 @@ int pq_writer_write(pq_writer *w, const sm_column *batch, sm_error *err)
             n = 1;
         }
         r1 = rows - r0 < n ? rows : r0 + n;
-        for (int i = 0; i < w->n_leaves; i++) {
-            leaf *l = &w->leaves[i];
-            if (write_leaf_rows(w, l, batch->children[l->top], r0, r1, err)) {
-                return w->error.code;
-            }
+        if (write_leaves(w, batch, sel, r0, r1, err)) {
+            return w->error.code;
         }
         w->rg_rows += r1 - r0;
         w->rows_total += r1 - r0;
@@ -1462,6 +1529,7 @@ static void free_writer(pq_writer *w)
     tc_writer_release(&w->tc);
     codec_ctx_destroy(w->codec);
     sm_arena_destroy(w->meta);
+    sm_arena_destroy(w->take);
     free(w);
 }
 

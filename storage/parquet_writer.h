@@ -64,6 +64,12 @@ int pq_writer_open(const char *path, const sm_field *schema, const pq_writer_opt
  * ignored). The writer copies what it keeps; the batch may be reset afterwards. */
 int pq_writer_write(pq_writer *w, const sm_column *batch, sm_error *err);
 
+/* Appends the `n` rows sel[0..n) of `batch`, in that order, without copying them first (top-level
+ * primitive columns are read through the selection page by page). Every column of `batch` has
+ * batch->length rows and each sel[i] is below it. pq_writer_write is this with the identity. */
+int pq_writer_write_sel(pq_writer *w, const sm_column *batch, const int64_t *sel, int64_t n,
+                        sm_error *err);
+
 /* Flushes the last row group, writes the footer, makes the file visible, frees the writer.
  * On error nothing new is at `path` (a previous file there is unchanged) — except when only the
  * final directory fsync failed: then the complete file is in place but may not survive a crash

@@ -750,10 +750,21 @@ typedef struct wjob {
     sm_error err;
 } wjob;
 
-/* The rows of a silver, quarantine or late chunk, SLICE_ROWS at a time: no copy of the whole
- * batch is made (the writer keeps encoded pages only). */
+/* The rows of a silver, quarantine or late chunk: silver and late rows are read through their
+ * selection; the quarantine's are built SLICE_ROWS at a time. No copy of the whole batch is made
+ * (the writer keeps encoded pages only). */
 static int write_slices(pq_writer *w, const chunk *c, sm_arena *scratch, sm_error *err)
 {
+    if (c->which != SM_SILVER_QUARANTINE) {
+        sm_column *all;
+        const int64_t *sel;
+        int rc;
+        sm_arena_reset(scratch);
+        if ((rc = sm_silver_view(c->silver, c->k, c->which, scratch, &all, &sel, err)) != SM_OK) {
+            return rc;
+        }
+        return pq_writer_write_sel(w, all, sel, c->rows, err);
+    }
     for (int64_t from = 0; from < c->rows; from += SLICE_ROWS) {
         int64_t n = c->rows - from < SLICE_ROWS ? c->rows - from : SLICE_ROWS;
         sm_column *rows;
@@ -1394,6 +1405,21 @@ static int save_states(sm_engine *e, sm_error *err)
     }
     sm_buf_free(&b);
     return rc;
+}
+
+typedef struct bg_states {
+    sm_engine *e;
+    int rc;
+    sm_error err;
+} bg_states;
+
+/* save_states on a thread of its own: the states are final once the silver step ran, and
+ * nothing else touches them until the next batch; state/N only counts once commits/N exists. */
+static void *states_job(void *arg)
+{
+    bg_states *s = arg;
+    s->rc = save_states(s->e, &s->err);
+    return NULL;
 }
 
 /* The dedup states of the last committed batch, at open. */
@@ -2125,15 +2151,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         }
     }
 
-    /* 4b. the silver tables' files */
-    for (int i = 0; i < e->n_tables; i++) {
-        if (is_derived(&e->tables[i]) && (rc = tw_begin(e, &e->tables[i], &tw[i], err)) != SM_OK) {
-            goto tables_done;
-        }
-    }
-    tw_write_files(e, tw, e->n_tables, true);
-
-    /* 3. offsets */
+    /* 3. offsets: the batch is decided once no fail rule stopped it */
     if ((rc = make_offsets(e, parts, ranges, n_ranges, &offs, err)) != SM_OK) {
         goto tables_done;
     }
@@ -2153,6 +2171,36 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         goto tables_done;
     }
     crash_point(e, "after_offsets", NULL);
+
+    /* 4b. the silver tables' files, while the dedup states are evicted and saved */
+    {
+        bg_states st = {e, SM_OK, {0}};
+        pthread_t th;
+        bool started = pthread_create(&th, NULL, states_job, &st) == 0;
+        if (!started) {
+            states_job(&st);
+        }
+        for (int i = 0; i < e->n_tables && rc == SM_OK; i++) {
+            if (is_derived(&e->tables[i])) {
+                rc = tw_begin(e, &e->tables[i], &tw[i], err);
+            }
+        }
+        if (rc == SM_OK) {
+            tw_write_files(e, tw, e->n_tables, true);
+        }
+        if (started) {
+            pthread_join(th, NULL);
+        }
+        if (rc != SM_OK) {
+            goto tables_done;
+        }
+        if (st.rc != SM_OK) {
+            *err = st.err;
+            rc = st.rc;
+            goto tables_done;
+        }
+    }
+    crash_point(e, "after_state", NULL);
 
     /* 4c. the tables' commits, in order */
     for (int i = 0; i < e->n_tables; i++) {
@@ -2186,11 +2234,7 @@ tables_done:
         return rc;
     }
 
-    /* the dedup states and the event log, then the batch is done */
-    if ((rc = save_states(e, err)) != SM_OK) {
-        return rc;
-    }
-    crash_point(e, "after_state", NULL);
+    /* the event log, then the batch is done */
     e->run_ms[1] = (sm_mono_ns() - t0) / 1000000 - e->run_ms[0];
     if ((rc = write_event_log(e, rep, res, err)) != SM_OK) {
         sm_error_prefix(err, "event log %s/_system/event_log: batch %" PRId64, e->p->lake,

@@ -14,20 +14,25 @@
  *               max_records_per_trigger / max_bytes_per_trigger reached (the bound on memory:
  *               consumers pause, never buffer past it), or, with available_now, the high
  *               watermarks seen at start (then as many batches as the limits need, then exit).
- *   3. offsets  offsets/N records the ranges actually read [start, next), the batch timestamp,
- *               the watermark and the pipeline's config hash — durably, before any output.
- *   4. tables   for each table (bronze, then the dead-letter table when it has rows or exists):
- *               if its log already holds txn(appId = query id) >= N the table is skipped (the
- *               batch reached it before a crash); otherwise Parquet files are written (split at
- *               target_file_size, into the partition directory) and committed as one Delta
- *               commit with txn(query id, N), operation "STREAMING UPDATE",
+ *   3. silver   the silver tables' expectations, late rows and dedup (stream/silver.h) run while
+ *               the bronze and dead-letter files are written (under fresh names: not part of a
+ *               table before its commit). A `fail` rule stops here: nothing is recorded.
+ *   4. offsets  offsets/N records the ranges actually read [start, next), the batch timestamp,
+ *               the watermark and the pipeline's config hash — durably, before any commit.
+ *   5. tables   the silver, quarantine and late tables' files are written while the dedup
+ *               states are evicted by the next watermark and saved as state/N/dedup-<table>;
+ *               then for each table in order (bronze, the dead-letter table when it has rows or
+ *               exists, the derived tables): if its log already holds txn(appId = query id) >= N
+ *               the table is skipped (the batch reached it before a crash); otherwise its files
+ *               (split at target_file_size, into the partition directory) are committed as one
+ *               Delta commit with txn(query id, N), operation "STREAMING UPDATE",
  *               operationParameters {outputMode: Append, queryId, epochId: N}. Tables are
- *               created on first use.
- *   5. commit   commits/N, then the Kafka group offsets (for lag tools only), then checkpoint
+ *               created on first use. Then the batch's row in the event log.
+ *   6. commit   commits/N, then the Kafka group offsets (for lag tools only), then checkpoint
  *               entries older than checkpoint.retention_batches are purged.
- * A crash anywhere is safe: before 3 nothing was recorded and the batch is read again from the
- * same starts; after 3 the re-run reads the same ranges and makes identical rows, and step 4
- * skips tables that already have the batch.
+ * A crash anywhere is safe: before 4 nothing was recorded and the batch is read again from the
+ * same starts (files written are orphans); after 4 the re-run reads the same ranges and makes
+ * identical rows, and step 5 skips tables that already have the batch.
  *
  * Bronze metadata columns (DESIGN.md "Names and conventions"): _ingestion_timestamp
  * (timestamp, the batch timestamp of offsets/N), _ingestion_date (date, of that timestamp, UTC;
@@ -47,8 +52,9 @@
  * (`*stop` >= 2) abandons the batch at once (SM_ERR_INTERRUPTED); the checkpoint keeps it safe.
  *
  * Testing hook: the environment variable SMELTER_CRASH_AT="<step>[:<batch>]" makes the process
- * _exit(137) at that protocol step — after_read, after_offsets, after_files:<table>,
- * after_commit:<table>, after_commits — so the crash tests can stop it between any two steps.
+ * _exit(137) at that protocol step — after_read, after_offsets, after_state, after_files:<table>,
+ * after_commit:<table>, after_event_log, after_commits — so the crash tests can stop it between
+ * any two steps.
  * SMELTER_ARENA_LIMIT=<bytes> replaces the per-consumer-thread memory bound (tests use a small
  * one to make batches close because memory is full rather than at a limit).
  *

@@ -467,7 +467,7 @@ int sm_silver_check(sm_silver *s, int k, sm_arena *arena, sm_error *err)
         if ((rc = check_slice(s, k, from, m, sel, tsel, fsel, scratch, err)) != SM_OK) {
             goto done;
         }
-        sm_arena_reset(scratch);
+        sm_arena_reset_keep(scratch);
     }
     rc = SM_OK;
 done:
@@ -716,6 +716,31 @@ static int errors_column(const sm_silver *s, const in_chunk *c, const int64_t *s
     }
     *out = errs;
     return 0;
+}
+
+int sm_silver_view(const sm_silver *s, int k, int which, sm_arena *scratch, sm_column **out,
+                   const int64_t **sel, sm_error *err)
+{
+    const in_chunk *c = &s->chunks[k];
+    const sm_field *f = s->schema[which];
+    int nv = s->view->n_children;
+    sm_column *v;
+
+    if (which == SM_SILVER_QUARANTINE) {
+        return sm_error_set(err, SM_ERR_INTERNAL, "silver: the quarantine has no view");
+    }
+    if (!(v = sm_arena_calloc(scratch, sizeof *v)) ||
+        !(v->children = sm_arena_calloc(scratch, sizeof *v->children * (size_t)(nv + 1)))) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    v->field = f;
+    v->length = v->capacity = c->out->length;
+    for (int i = 0; i < nv + 1; i++) { /* the table's columns, every row of the chunk */
+        v->children[i] = c->out->children[i];
+    }
+    *out = v;
+    *sel = c->sel[which];
+    return SM_OK;
 }
 
 int sm_silver_slice(const sm_silver *s, int k, int which, int64_t from, int64_t n,

@@ -101,6 +101,12 @@ int64_t sm_silver_rows(const sm_silver *s, int k, int which);
  * `scratch`. Fails only on memory. */
 int sm_silver_slice(const sm_silver *s, int k, int which, int64_t from, int64_t n,
                     sm_arena *scratch, sm_column **out, sm_error *err);
+/* Step 4 without a copy, for the silver and the late table (not the quarantine, whose error
+ * lists are built per row): every row of chunk k as a STRUCT column of that table's schema (the
+ * columns themselves, not copies, in `scratch`) and the positions of the sm_silver_rows rows
+ * that go to `which`, for pq_writer_write_sel. */
+int sm_silver_view(const sm_silver *s, int k, int which, sm_arena *scratch, sm_column **out,
+                   const int64_t **sel, sm_error *err);
 const sm_silver_counts *sm_silver_counts_of(const sm_silver *s);
 
 #endif

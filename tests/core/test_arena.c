@@ -87,6 +87,42 @@ static void test_arena_reset_reuses_the_first_chunk(void)
     sm_arena_destroy(a);
 }
 
+static void test_arena_reset_keep_makes_one_chunk_of_the_round(void)
+{
+    sm_arena *a = sm_arena_create(1024, 0), *l = sm_arena_create(1024, 8192);
+    size_t held;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    sm_arena_reset_keep(a); /* one chunk: as reset */
+    CU_ASSERT_EQUAL(sm_arena_reserved(a), 1024);
+    for (int i = 0; i < 20; i++) {
+        CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(a, 200));
+    }
+    CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(a, 5000));
+    held = sm_arena_reserved(a);
+    sm_arena_reset_keep(a);
+    CU_ASSERT_EQUAL(sm_arena_used(a), 0);
+    CU_ASSERT_EQUAL(sm_arena_reserved(a), held);
+    /* the same round again fits in the one chunk: nothing more is reserved */
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 20; i++) {
+            CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(a, 200));
+        }
+        CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(a, 5000));
+        CU_ASSERT_EQUAL(sm_arena_reserved(a), held);
+        sm_arena_reset_keep(a);
+    }
+    /* the limit still bounds what is held */
+    for (int i = 0; i < 7; i++) {
+        CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(l, 1000));
+    }
+    sm_arena_reset_keep(l);
+    CU_ASSERT_TRUE(sm_arena_reserved(l) <= 8192);
+    CU_ASSERT_PTR_NOT_NULL(sm_arena_alloc(l, 6000));
+    sm_arena_destroy(a);
+    sm_arena_destroy(l);
+}
+
 static void test_arena_calloc_zeroes_reused_memory(void)
 {
     sm_arena *a = sm_arena_create(1024, 0);
@@ -209,6 +245,7 @@ static CU_TestInfo tests[] = {
     {"allocations are aligned and disjoint", test_arena_allocations_are_aligned_and_disjoint},
     {"default chunk is 64 KiB", test_arena_default_chunk_is_64k},
     {"big allocation gets its own chunk", test_arena_big_allocation_gets_its_own_chunk},
+    {"reset_keep makes one chunk of the round", test_arena_reset_keep_makes_one_chunk_of_the_round},
     {"reset reuses the first chunk", test_arena_reset_reuses_the_first_chunk},
     {"calloc zeroes reused memory", test_arena_calloc_zeroes_reused_memory},
     {"limit is enforced", test_arena_limit_is_enforced},

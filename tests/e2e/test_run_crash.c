@@ -30,8 +30,8 @@
  *                 MAX_PER_KILL batches is killed at once. Once no more than RESERVE batches are
  *                 left, kills stay within [0, S) so that phase 3 has fresh batches to crash in.
  *   3. injected   SMELTER_CRASH_AT at each protocol step (after_read, after_offsets,
- *                 after_files:<table>, after_commit:<table> for the four tables in the engine's
- *                 order — bronze and silver only in the second batch —, after_state,
+ *                 after_state, after_files:<table>, after_commit:<table> for the four tables in
+ *                 the engine's order — bronze and silver only in the second batch —,
  *                 after_event_log, after_commits) of two fresh batches,
  *                 checking after each exit what the step must have left behind (offsets/N,
  *                 each table's txn, state/N/dedup-silver_orders, the event log's txn,
@@ -531,6 +531,15 @@ static void test_crash_at_each_protocol_step_then_restart(void)
         CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
         CU_ASSERT_EQUAL(table_txn(lake_b, "bronze_orders", qid), before[0]);
 
+        snprintf(spec, sizeof spec, "after_state:%" PRId64, b);
+        crash_at(spec); /* the dedup state of b saved (with the silver files); nothing committed */
+        CU_ASSERT(stat(state_path, &sb) == 0);
+        for (int t = 0; t < N_TABLES; t++) {
+            CU_ASSERT_EQUAL(table_txn(lake_b, tables_b[t], qid), before[t]);
+        }
+        CU_ASSERT_EQUAL(table_txn(lake_b, "event_log", qid), evl0);
+        CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
+
         /* each table in turn: files written but not committed are not part of it; after its
          * commit it has b and the next one does not yet (earlier ones are skipped on re-run) */
         for (int t = 0; t < (round == 0 ? N_TABLES : 2); t++) { /* the second: bronze, silver */
@@ -546,12 +555,6 @@ static void test_crash_at_each_protocol_step_then_restart(void)
             }
             CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
         }
-
-        snprintf(spec, sizeof spec, "after_state:%" PRId64, b);
-        crash_at(spec); /* the dedup state of b saved; b not in the event log yet */
-        CU_ASSERT(stat(state_path, &sb) == 0);
-        CU_ASSERT_EQUAL(table_txn(lake_b, "event_log", qid), evl0);
-        CU_ASSERT(!entry_exists(lake_b, "crash", "commits", b));
 
         snprintf(spec, sizeof spec, "after_event_log:%" PRId64, b);
         crash_at(spec); /* the re-run saves the state again and finds b in the event log */

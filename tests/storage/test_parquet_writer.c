@@ -927,20 +927,20 @@ static int append_value(sm_arena *a, sm_column *c, const tv *v)
     }
 }
 
-/* Rows [r0, r1) as a batch in a fresh arena (the caller destroys it). */
-static sm_column *make_batch(const model *m, int r0, int r1, sm_arena **arena)
+/* The model's rows rows[0..n) as a batch in a fresh arena (the caller destroys it). */
+static sm_column *make_batch_of(const model *m, const int *rows, int n, sm_arena **arena)
 {
     sm_arena *a = sm_arena_create(0, 0);
-    sm_column *b = a ? sm_column_new(a, m->schema, r1 - r0) : NULL;
+    sm_column *b = a ? sm_column_new(a, m->schema, n) : NULL;
     if (!b) {
         abort();
     }
-    for (int r = r0; r < r1; r++) {
+    for (int i = 0; i < n; i++) {
         if (sm_column_append_valid(a, b)) {
             abort();
         }
         for (int c = 0; c < m->schema->n_children; c++) {
-            if (append_value(a, b->children[c], &m->rows[r].kids[c])) {
+            if (append_value(a, b->children[c], &m->rows[rows[i]].kids[c])) {
                 abort();
             }
         }
@@ -949,9 +949,53 @@ static sm_column *make_batch(const model *m, int r0, int r1, sm_arena **arena)
     return b;
 }
 
-/* Writes the model's rows in `n_batches` writes. Returns 0 or the first error (in err). */
+/* Rows [r0, r1) as a batch in a fresh arena (the caller destroys it). */
+static sm_column *make_batch(const model *m, int r0, int r1, sm_arena **arena)
+{
+    int *rows = malloc(sizeof *rows * (size_t)(r1 - r0 + 1));
+    sm_column *b;
+    if (!rows) {
+        abort();
+    }
+    for (int r = r0; r < r1; r++) {
+        rows[r - r0] = r;
+    }
+    b = make_batch_of(m, rows, r1 - r0, arena);
+    free(rows);
+    return b;
+}
+
+/* Writes rows [r0, r1) through pq_writer_write_sel: the batch holds them backwards with other
+ * rows of the model between them, and the selection picks them out in order. */
+static int write_through_selection(pq_writer *w, const model *m, int r0, int r1, sm_error *err)
+{
+    int n = r1 - r0, len = 0, rc;
+    int *rows = malloc(sizeof *rows * (size_t)(2 * n + 1));
+    int64_t *sel = malloc(sizeof *sel * (size_t)(n + 1));
+    sm_arena *a;
+    sm_column *b;
+    if (!rows || !sel) {
+        abort();
+    }
+    for (int r = r1 - 1; r >= r0; r--) {
+        if (r % 3 != 1) { /* a row that is not written */
+            rows[len++] = (int)(((int64_t)r * 7 + 3) % m->n_rows);
+        }
+        sel[r - r0] = len;
+        rows[len++] = r;
+    }
+    b = make_batch_of(m, rows, len, &a);
+    rc = pq_writer_write_sel(w, b, sel, n, err);
+    sm_arena_destroy(a);
+    free(rows);
+    free(sel);
+    return rc;
+}
+
+/* Writes the model's rows in `n_batches` writes, through selections when `sel`. Returns 0 or
+ * the first error (in err). */
 static int write_model(const model *m, const char *path, const pq_writer_opts *o, int n_batches,
-                       pq_file_info *info, sm_error *err)
+                       bool sel, pq_file_info *info, sm_error *err)
 {
     pq_writer *w;
     int rc = pq_writer_open(path, m->schema, o, &w, err);
@@ -961,10 +1005,14 @@ static int write_model(const model *m, const char *path, const pq_writer_opts *o
     for (int k = 0; k < n_batches; k++) {
         int r0 = (int)((int64_t)m->n_rows * k / n_batches);
         int r1 = (int)((int64_t)m->n_rows * (k + 1) / n_batches);
-        sm_arena *a;
-        sm_column *b = make_batch(m, r0, r1, &a);
-        rc = pq_writer_write(w, b, err);
-        sm_arena_destroy(a); /* the writer copies what it keeps */
+        if (sel) {
+            rc = write_through_selection(w, m, r0, r1, err);
+        } else {
+            sm_arena *a;
+            sm_column *b = make_batch(m, r0, r1, &a);
+            rc = pq_writer_write(w, b, err);
+            sm_arena_destroy(a); /* the writer copies what it keeps */
+        }
         if (rc) {
             pq_writer_abort(w);
             return rc;
@@ -2213,6 +2261,7 @@ static void round_trip_model(const model *mp, uint64_t seed, int g0, int n_files
         pq_file_info info = {0};
         sm_error err = {0};
         file_facts *ff = calloc(1, sizeof *ff);
+        bool sel;
         int rc;
 
         if (!ff) {
@@ -2221,7 +2270,13 @@ static void round_trip_model(const model *mp, uint64_t seed, int g0, int n_files
         case_opts(g0 + k, &o, sf[k].desc, sizeof sf[k].desc);
         snprintf(sf[k].path, sizeof sf[k].path, "%s/f%d.parquet", dir, k);
         sf[k].stats_max_len = o.stats_max_len;
-        rc = write_model(&m, sf[k].path, &o, batches[(seed + (uint64_t)k) % 4], &info, &err);
+        /* every other file goes through pq_writer_write_sel */
+        sel = (seed + (uint64_t)k / 2) % 2 == 1;
+        if (sel) {
+            size_t dl = strlen(sf[k].desc);
+            snprintf(sf[k].desc + dl, sizeof sf[k].desc - dl, ", through a selection");
+        }
+        rc = write_model(&m, sf[k].path, &o, batches[(seed + (uint64_t)k) % 4], sel, &info, &err);
         if (rc) {
             fprintf(stderr, "\nseed %llu file %d (%s): write failed: %s\n",
                     (unsigned long long)seed, k, sf[k].desc, err.msg);
@@ -2504,7 +2559,7 @@ static void test_pq_writer_writes_a_first_page_without_values(void)
         }
         pq_writer_opts_default(&o);
         snprintf(path, sizeof path, "%s/c%d.parquet", dir, c);
-        rc = write_model(&m, path, &o, 1, NULL, &err);
+        rc = write_model(&m, path, &o, 1, false, NULL, &err);
         {
             sb sql = {0};
             json_t *res;
