@@ -738,18 +738,20 @@ static int gather(pq_writer *w, const leaf *l, const sm_column *c, const int64_t
         }
         {
             size_t total = 0, at = 0;
-            uint8_t *dst;
+            uint8_t *dst = NULL;
             for (size_t k = 0; k < n; k++) {
                 total += (size_t)(c->offsets[slots[k] + 1] - c->offsets[slots[k]]);
             }
-            if (total > INT32_MAX || !(dst = sm_buf_extend(&w->dense, total, NULL))) {
+            if (total > INT32_MAX || (total && !(dst = sm_buf_extend(&w->dense, total, NULL)))) {
                 return -1;
             }
             w->dense_offsets[0] = 0;
             for (size_t k = 0; k < n; k++) {
                 int64_t i = slots[k];
                 size_t len = (size_t)(c->offsets[i + 1] - c->offsets[i]);
-                memcpy(dst + at, c->data + c->offsets[i], len);
+                if (len) { /* all-empty values may have no data buffer at all */
+                    memcpy(dst + at, c->data + c->offsets[i], len);
+                }
                 at += len;
                 w->dense_offsets[k + 1] = (int32_t)at;
             }
