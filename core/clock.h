@@ -8,6 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The timestamps readers take, in microseconds since the epoch: DuckDB's range (290309-12-22 BC
+ * .. 294247-01-10 04:00:54.775806; INT64_MAX is its 'infinity', -INT64_MAX '-infinity'). A
+ * timestamp the decoders store must lie in it (a millisecond one once multiplied by 1000), or
+ * DuckDB and Spark cannot read the file: outside, the record is an `out_of_range` dead letter. */
+#define SM_TS_US_MIN (-INT64_C(9223372022400000000))
+#define SM_TS_US_MAX (INT64_MAX - 1)
+#define SM_TS_MS_MIN (-(-SM_TS_US_MIN / 1000))
+#define SM_TS_MS_MAX (SM_TS_US_MAX / 1000)
+
 int64_t sm_wall_ms(void); /* milliseconds since the Unix epoch */
 int64_t sm_mono_ns(void); /* monotonic nanoseconds, arbitrary origin */
 void sm_sleep_ms(int64_t ms);

@@ -20,15 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/durable.h"
 #include "ingest/json_decode.h"
-
-/* The timestamps readers take, in microseconds since the epoch: DuckDB's range (290309-12-22 BC
- * .. 294247-01-10 04:00:54.775806; INT64_MAX is its 'infinity', -INT64_MAX '-infinity'). A
- * timestamp-millis value must be in it once multiplied by 1000, or DuckDB and Spark cannot read
- * the file. Same bounds in json_decode.c and proto_decode.c. */
-#define TS_US_MIN (-INT64_C(9223372022400000000))
-#define TS_US_MAX (INT64_MAX - 1)
 
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
@@ -778,9 +772,9 @@ static int compile(pctx *C, pnode *pn, const wnode *w, const sm_field *f, const 
             pn->op = P_TS;
             pn->mul = (f->type == SM_TIMESTAMP_US && wms) ? 1000 : 1;
             if (f->type == SM_TIMESTAMP_MS || pn->mul == 1000) {
-                pn->lo = -(-TS_US_MIN / 1000), pn->hi = TS_US_MAX / 1000;
+                pn->lo = SM_TS_MS_MIN, pn->hi = SM_TS_MS_MAX;
             } else {
-                pn->lo = TS_US_MIN, pn->hi = TS_US_MAX;
+                pn->lo = SM_TS_US_MIN, pn->hi = SM_TS_US_MAX;
             }
             return 0;
         }
@@ -1330,7 +1324,7 @@ static int dec(rd *r, const pnode *pn, sm_column *c)
             return rfail(r, SM_AVRO_RANGE, at,
                          "field '%s': timestamp %lld %s out of range (a timestamp must lie "
                          "within 290309 BC .. 294247 AD, the int64 microseconds readers take)",
-                         pn->name, (long long)v, pn->hi == TS_US_MAX ? "us" : "ms");
+                         pn->name, (long long)v, pn->hi == SM_TS_US_MAX ? "us" : "ms");
         }
         v *= pn->mul;
         return sm_column_append_i64(r->a, c, v) ? nomem(r) : 0;

@@ -47,13 +47,6 @@ __extension__ typedef unsigned __int128 u128;
 #define NF_ENUM 1
 #define NF_UUID 2
 
-/* The timestamps readers take, in microseconds since the epoch: DuckDB's range (290309-12-22 BC
- * .. 294247-01-10 04:00:54.775806; INT64_MAX is its 'infinity', -INT64_MAX '-infinity'). A
- * timestamp-millis column must hold a value whose ×1000 is in it, or DuckDB and Spark cannot
- * read the file. Same bounds in avro_decode.c and proto_decode.c. */
-#define TS_US_MIN (-INT64_C(9223372022400000000))
-#define TS_US_MAX (INT64_MAX - 1)
-
 /* ---- compiled schema ---------------------------------------------------------------------- */
 
 typedef struct jslot {
@@ -2268,11 +2261,11 @@ static int compile(sm_json_decoder *d, jnode *n, const sm_field *f, int depth, s
     case SM_INT64:
         n->lo = INT64_MIN, n->hi = INT64_MAX;
         break;
-    case SM_TIMESTAMP_MS: /* whatever is in TS_US_MIN..TS_US_MAX once multiplied by 1000 */
-        n->lo = -(-TS_US_MIN / 1000), n->hi = TS_US_MAX / 1000;
+    case SM_TIMESTAMP_MS: /* whatever is in SM_TS_US_MIN..SM_TS_US_MAX once multiplied by 1000 */
+        n->lo = SM_TS_MS_MIN, n->hi = SM_TS_MS_MAX;
         break;
     case SM_TIMESTAMP_US:
-        n->lo = TS_US_MIN, n->hi = TS_US_MAX;
+        n->lo = SM_TS_US_MIN, n->hi = SM_TS_US_MAX;
         break;
     case SM_UINT8:
         n->lo = 0, n->hi = UINT8_MAX;

@@ -19,14 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/durable.h"
 #include "ingest/json_decode.h"
-
-/* The timestamps readers take, in microseconds since the epoch: DuckDB's range (290309-12-22 BC
- * .. 294247-01-10 04:00:54.775806; INT64_MAX is its 'infinity', -INT64_MAX '-infinity'). Same
- * bounds in json_decode.c and avro_decode.c. */
-#define TS_US_MIN (-INT64_C(9223372022400000000))
-#define TS_US_MAX (INT64_MAX - 1)
 
 /* ---- wire primitives ---------------------------------------------------------------------- */
 
@@ -1359,8 +1354,8 @@ static int append_message(sm_proto_decoder *d, const pfield *f, sm_column *c, in
         int64_t s = (int64_t)sec, us;
         int32_t ns = (int32_t)(uint32_t)nanos;
         if (ns < 0 || ns > 999999999 || __builtin_mul_overflow(s, (int64_t)1000000, &us) ||
-            __builtin_add_overflow(us, (int64_t)(ns / 1000), &us) || us < TS_US_MIN ||
-            us > TS_US_MAX) {
+            __builtin_add_overflow(us, (int64_t)(ns / 1000), &us) || us < SM_TS_US_MIN ||
+            us > SM_TS_US_MAX) {
             return fail(d, SM_PROTO_RANGE, at,
                         "field '%s': Timestamp %" PRId64 "s %" PRId32 "ns is out of range (a "
                         "timestamp must lie within 290309 BC .. 294247 AD, the int64 "
