@@ -26,13 +26,14 @@
  *      in the state already — whichever thread read what, without sorting the batch; the others
  *      are duplicates and dropped. The largest event time of the rows that passed the rules is
  *      kept for the next watermark (a row a rule dropped does not move it).
- *   4. sm_silver_rows / sm_silver_slice for each chunk, on any thread: which rows of the chunk
- *      go to the silver table, the quarantine (output columns, then those of _source_system,
- *      _kafka_partition, _kafka_offset and _batch_id the select left out, then
+ *   4. sm_silver_rows / sm_silver_view / sm_silver_slice for each chunk, on any thread: which
+ *      rows of the chunk go to the silver table, the quarantine (output columns, then those of
+ *      _source_system, _kafka_partition, _kafka_offset and _batch_id the select left out, then
  *      _validation_errors: the names of every rule the row failed, in file order) and the late
- *      table (the silver table's columns); a slice of them is built as a STRUCT column of that
- *      table's schema in a scratch arena, so a Parquet writer can take the rows a few thousand
- *      at a time without a copy of the whole batch.
+ *      table (the silver table's columns). The silver and late rows are handed over as the
+ *      chunk's columns plus a selection (pq_writer_write_sel reads them in place); quarantine
+ *      rows are built a slice at a time as a STRUCT column of that table's schema in a scratch
+ *      arena. Neither copies the whole batch.
  * Every input row ends in exactly one of: silver, quarantined, duplicate, late (dropped or in
  * the late table).
  *
