@@ -17,6 +17,8 @@
 #include "core/clock.h"
 #include "sm_test.h"
 #include "storage/delta.h"
+#include "stream/engine.h"
+#include "stream/pipeline.h"
 
 extern char **environ;
 
@@ -317,4 +319,32 @@ int64_t e2e_latest_entry(const char *dir, int64_t *count_out)
         *count_out = count;
     }
     return latest;
+}
+
+int e2e_run_in_process(const char *path, sm_batch_report *tot)
+{
+    sm_pipeline *p = NULL;
+    sm_engine *e = NULL;
+    sm_engine_opts o = {0};
+    sm_error err;
+    int rc;
+
+    memset(tot, 0, sizeof *tot);
+    rc = sm_pipeline_load(path, NULL, NULL, &p, &err);
+    if (rc != SM_OK) {
+        fprintf(stderr, "pipeline: %s\n", err.msg);
+        return rc;
+    }
+    o.available_now = true;
+    rc = sm_engine_open(p, &o, &e, &err);
+    if (rc == SM_OK) {
+        rc = sm_engine_run(e, &err);
+        sm_engine_totals(e, tot);
+    }
+    if (rc != SM_OK) {
+        fprintf(stderr, "engine: %s\n", err.msg);
+    }
+    sm_engine_close(e);
+    sm_pipeline_free(p);
+    return rc;
 }

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "stream/engine.h"
 #include "tools/producer.h"
 
 /* True in an ASan build (__SANITIZE_ADDRESS__ / __has_feature) or when the environment has
@@ -43,6 +44,10 @@ void e2e_orders_conf(prod_conf *c, const char *bootstrap, const char *topic, int
 bool e2e_pipeline_file(const char *dir, const char *name, const char *bootstrap,
                        const char *avsc_path, const char *trigger, const char *kafka_extra,
                        char *path, size_t path_n, char *lake, size_t lake_n);
+
+/* Runs the pipeline file at `path` in this process with available_now; returns the engine's code
+ * (after printing the error) and fills *tot with its totals. */
+int e2e_run_in_process(const char *path, sm_batch_report *tot);
 
 /* ---- smelter as a child process ------------------------------------------------------------- */
 

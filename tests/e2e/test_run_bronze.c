@@ -24,6 +24,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "core/buf.h"
+#include "e2e_util.h"
 #include "core/clock.h"
 #include "ingest/embedded_broker.h"
 #include "sm_test.h"
@@ -32,18 +33,15 @@
 #include "stream/pipeline.h"
 #include "tools/producer.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BUILT_WITH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BUILT_WITH_ASAN 1
-#endif
-#endif
-#ifndef BUILT_WITH_ASAN
-#define BUILT_WITH_ASAN 0
-#endif
-
 #define PARTITIONS 32
+
+/* How many numeric entries a checkpoint directory (offsets/, commits/) holds. */
+static int64_t checkpoint_entries(const char *d)
+{
+    int64_t n = 0;
+    e2e_latest_entry(d, &n);
+    return n;
+}
 
 static sm_broker *broker;
 static char *dir;
@@ -68,22 +66,6 @@ static const char avsc[] =
     "{\"name\":\"country\",\"type\":\"string\"},"
     "{\"name\":\"coupon\",\"type\":[\"null\",\"string\"],\"default\":null}]}\n";
 
-static bool sanitized(void)
-{
-    return BUILT_WITH_ASAN || getenv("SMELTER_SANITIZED") != NULL;
-}
-
-static bool write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        return false;
-    }
-    fputs(text, f);
-    return fclose(f) == 0;
-}
-
 static int setup(void)
 {
     sm_broker_conf bc = {1, PARTITIONS, 1, 0};
@@ -92,11 +74,11 @@ static int setup(void)
     sm_error err;
     const char *env = getenv("SMELTER_TEST_ORDERS");
 
-    n_orders = env && *env ? strtoll(env, NULL, 10) : sanitized() ? 50000 : 500000;
+    n_orders = env && *env ? strtoll(env, NULL, 10) : e2e_sanitized() ? 50000 : 500000;
     dir = sm_test_tmpdir("run-bronze");
     snprintf(truth_path, sizeof truth_path, "%s/truth.ndjson", dir);
     snprintf(avsc_path, sizeof avsc_path, "%s/orders.avsc", dir);
-    if (!write_text(avsc_path, avsc)) {
+    if (!e2e_write_text(avsc_path, avsc)) {
         return 1;
     }
     if (sm_broker_start(&bc, &broker, &err) != SM_OK ||
@@ -147,100 +129,8 @@ static int teardown(void)
 static void pipeline_file(const char *name, const char *trigger, const char *kafka_extra,
                           char *path, size_t n, char *lake, size_t lake_n)
 {
-    char text[8192];
-    snprintf(lake, lake_n, "%s/lake-%s", dir, name);
-    snprintf(path, n, "%s/%s.yaml", dir, name);
-    snprintf(text, sizeof text,
-             "pipeline: %s\n"
-             "lake: %s\n"
-             "source:\n"
-             "  kafka:\n"
-             "    bootstrap_servers: %s\n"
-             "    topics: [orders]\n"
-             "    consumer_threads: 2\n"
-             "%s"
-             "  schema: %s\n"
-             "trigger: %s\n"
-             "tables:\n"
-             "  bronze_orders: {layer: bronze}\n",
-             name, lake, sm_broker_bootstraps(broker), kafka_extra, avsc_path, trigger);
-    CU_ASSERT_FATAL(write_text(path, text));
-}
-
-/* Runs a pipeline file in-process; returns the engine's code and its totals. */
-static int run_in_process(const char *path, sm_batch_report *tot)
-{
-    sm_pipeline *p = NULL;
-    sm_engine *e = NULL;
-    sm_engine_opts o = {0};
-    sm_error err;
-    int rc;
-
-    memset(tot, 0, sizeof *tot);
-    rc = sm_pipeline_load(path, NULL, NULL, &p, &err);
-    if (rc != SM_OK) {
-        fprintf(stderr, "pipeline: %s\n", err.msg);
-        return rc;
-    }
-    o.available_now = true;
-    rc = sm_engine_open(p, &o, &e, &err);
-    if (rc == SM_OK) {
-        rc = sm_engine_run(e, &err);
-        sm_engine_totals(e, tot);
-    }
-    if (rc != SM_OK) {
-        fprintf(stderr, "engine: %s\n", err.msg);
-    }
-    sm_engine_close(e);
-    sm_pipeline_free(p);
-    return rc;
-}
-
-/* "read_parquet(['f1', ...])" over the active files of a Delta table (malloc'ed), or an empty
- * relation of `empty_cols` when the table does not exist. */
-static char *table_sql(const char *table, const char *empty_cols)
-{
-    delta_snapshot *s = NULL;
-    sm_buf b = SM_BUF_INIT, path = SM_BUF_INIT;
-    sm_error err;
-    int64_t v = -1;
-
-    CU_ASSERT_EQUAL_FATAL(delta_latest_version(table, &v, &err), SM_OK);
-    if (v < 0 || (delta_snapshot_load(table, NULL, &s, &err) == SM_OK && s->n_files == 0)) {
-        char *q = NULL;
-        delta_snapshot_free(s);
-        CU_ASSERT_FATAL(asprintf(&q, "(SELECT %s WHERE false)", empty_cols) > 0);
-        return q;
-    }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    sm_buf_append(&b, "read_parquet([", 14, NULL);
-    for (int64_t i = 0; i < s->n_files; i++) {
-        sm_buf_reset(&path);
-        CU_ASSERT_EQUAL_FATAL(delta_file_local_path(table, s->files[i].path, &path, &err), SM_OK);
-        sm_buf_append(&b, i ? ", '" : "'", i ? 3 : 1, NULL);
-        sm_buf_append(&b, path.data, path.len, NULL);
-        sm_buf_append(&b, "'", 1, NULL);
-    }
-    sm_buf_append(&b, "])", 3, NULL); /* with the NUL */
-    delta_snapshot_free(s);
-    sm_buf_free(&path);
-    return (char *)b.data;
-}
-
-static const char dead_empty[] =
-    "NULL::VARCHAR AS topic, NULL::INTEGER AS \"partition\", NULL::BIGINT AS \"offset\", "
-    "NULL::BLOB AS key, NULL::BLOB AS value, NULL::VARCHAR AS reason, NULL::BIGINT AS _batch_id, "
-    "NULL::TIMESTAMP AS _ingestion_timestamp, NULL::TIMESTAMP AS kafka_timestamp, NULL::INTEGER "
-    "AS error_offset";
-
-static int64_t get_int(json_t *row, const char *k)
-{
-    json_t *v = json_object_get(row, k);
-    if (!v) {
-        fprintf(stderr, "no column %s\n", k);
-        return -999;
-    }
-    return sm_test_int(v);
+    CU_ASSERT_FATAL(e2e_pipeline_file(dir, name, sm_broker_bootstraps(broker), avsc_path, trigger,
+                                      kafka_extra, path, n, lake, lake_n));
 }
 
 /* Checks the tables of `lake` (pipeline `name`) against the truth file. */
@@ -252,8 +142,8 @@ static void check_against_truth(const char *lake, const char *name)
 
     snprintf(bronze_path, sizeof bronze_path, "%s/bronze/bronze_orders", lake);
     snprintf(dead_path, sizeof dead_path, "%s/bronze/%s_dead_letter", lake, name);
-    bronze = table_sql(bronze_path, "1");
-    dead = table_sql(dead_path, dead_empty);
+    bronze = e2e_table_sql(bronze_path, "1", true);
+    dead = e2e_table_sql(dead_path, e2e_dead_empty, true);
     CU_ASSERT_FATAL(
         asprintf(
             &sql,
@@ -291,21 +181,21 @@ static void check_against_truth(const char *lake, const char *name)
     rows = sm_test_duckdb(sql);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
     row = json_array_get(rows, 0);
-    CU_ASSERT_EQUAL(get_int(row, "truth_n"), n_orders);
-    CU_ASSERT_EQUAL(get_int(row, "bronze_n"), get_int(row, "truth_good"));
-    CU_ASSERT_EQUAL(get_int(row, "bronze_distinct"), get_int(row, "bronze_n"));
-    CU_ASSERT_EQUAL(get_int(row, "dead_n"), n_orders - get_int(row, "truth_good"));
-    CU_ASSERT_EQUAL(get_int(row, "dead_distinct"), get_int(row, "dead_n"));
-    CU_ASSERT_EQUAL(get_int(row, "bronze_n") + get_int(row, "dead_n"), n_orders);
-    CU_ASSERT_EQUAL(get_int(row, "good_missing"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "bronze_extra"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "bad_missing"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "dead_extra"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "id_mismatch"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "bytes_mismatch"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "bad_meta"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "bad_reason"), 0);
-    CU_ASSERT(get_int(row, "dead_n") > 0); /* the producer's decode faults are there */
+    CU_ASSERT_EQUAL(e2e_get_int(row, "truth_n"), n_orders);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bronze_n"), e2e_get_int(row, "truth_good"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bronze_distinct"), e2e_get_int(row, "bronze_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "dead_n"), n_orders - e2e_get_int(row, "truth_good"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "dead_distinct"), e2e_get_int(row, "dead_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bronze_n") + e2e_get_int(row, "dead_n"), n_orders);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "good_missing"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bronze_extra"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bad_missing"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "dead_extra"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "id_mismatch"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bytes_mismatch"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bad_meta"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bad_reason"), 0);
+    CU_ASSERT(e2e_get_int(row, "dead_n") > 0); /* the producer's decode faults are there */
     {
         char *dump = json_dumps(row, JSON_COMPACT);
         fprintf(stderr, "%s: %s\n", name, dump);
@@ -329,10 +219,10 @@ static void check_same_rows(const char *lake_a, const char *name_a, const char *
     snprintf(pb, sizeof pb, "%s/bronze/bronze_orders", lake_b);
     snprintf(da, sizeof da, "%s/bronze/%s_dead_letter", lake_a, name_a);
     snprintf(db, sizeof db, "%s/bronze/%s_dead_letter", lake_b, name_b);
-    ba = table_sql(pa, "1");
-    bb = table_sql(pb, "1");
-    xa = table_sql(da, dead_empty);
-    xb = table_sql(db, dead_empty);
+    ba = e2e_table_sql(pa, "1", true);
+    bb = e2e_table_sql(pb, "1", true);
+    xa = e2e_table_sql(da, e2e_dead_empty, true);
+    xb = e2e_table_sql(db, e2e_dead_empty, true);
     CU_ASSERT_FATAL(
         asprintf(&sql,
                  "SELECT (SELECT count(*) FROM %s) AS a_n, (SELECT count(*) FROM %s) AS b_n,"
@@ -352,11 +242,11 @@ static void check_same_rows(const char *lake_a, const char *name_a, const char *
     rows = sm_test_duckdb(sql);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
     row = json_array_get(rows, 0);
-    CU_ASSERT_EQUAL(get_int(row, "a_n"), get_int(row, "b_n"));
-    CU_ASSERT_EQUAL(get_int(row, "a_only"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "b_only"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "da_only"), 0);
-    CU_ASSERT_EQUAL(get_int(row, "db_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "a_n"), e2e_get_int(row, "b_n"));
+    CU_ASSERT_EQUAL(e2e_get_int(row, "a_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "b_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "da_only"), 0);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "db_only"), 0);
     json_decref(rows);
     free(sql);
     free(ba);
@@ -383,7 +273,7 @@ static void test_run_bronze_holds_exactly_the_decodable_messages(void)
     int64_t vb, vd;
 
     pipeline_file("full", "{available_now: true}", "", path, sizeof path, lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     fprintf(stderr, "full run: %" PRId64 " batch(es), %" PRId64 " records in %.1f s\n",
             tot.batch_id, tot.records, (double)(sm_mono_ns() - t0) / 1e9);
     CU_ASSERT_EQUAL(tot.records, n_orders);
@@ -395,7 +285,7 @@ static void test_run_bronze_holds_exactly_the_decodable_messages(void)
     /* a second run finds nothing new and commits nothing */
     vb = table_version(lake, "bronze_orders");
     vd = table_version(lake, "full_dead_letter");
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     CU_ASSERT_EQUAL(tot.batch_id, 0);
     CU_ASSERT_EQUAL(tot.records, 0);
     CU_ASSERT_EQUAL(table_version(lake, "bronze_orders"), vb);
@@ -412,7 +302,7 @@ static void test_run_bronze_small_batches_give_the_same_rows(void)
     snprintf(trigger, sizeof trigger, "{available_now: true, max_records_per_trigger: %" PRId64 "}",
              per);
     pipeline_file("small", trigger, "", path, sizeof path, lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     CU_ASSERT(tot.batch_id >= 6);
     CU_ASSERT_EQUAL(tot.records, n_orders);
     /* one Delta version per batch after the create */
@@ -542,13 +432,13 @@ static void test_run_bronze_tombstones_and_oversized_records_are_dead_letters(vo
         at = strstr(text, "[orders]");
         CU_ASSERT_PTR_NOT_NULL_FATAL(at);
         memcpy(at, "[edge]  ", 8);
-        CU_ASSERT_FATAL(write_text(path, text));
+        CU_ASSERT_FATAL(e2e_write_text(path, text));
     }
     CU_ASSERT_EQUAL(run_binary(path, "SMELTER_ARENA_LIMIT=65536"), 0);
     snprintf(bp, sizeof bp, "%s/bronze/bronze_orders", lake);
     snprintf(dp, sizeof dp, "%s/bronze/edge_dead_letter", lake);
-    bronze = table_sql(bp, "1");
-    dead = table_sql(dp, dead_empty);
+    bronze = e2e_table_sql(bp, "1", true);
+    dead = e2e_table_sql(dp, e2e_dead_empty, true);
     CU_ASSERT_FATAL(
         asprintf(&sql,
                  "SELECT (SELECT count(*) FROM %s) AS bronze_n,"
@@ -565,30 +455,16 @@ static void test_run_bronze_tombstones_and_oversized_records_are_dead_letters(vo
     rows = sm_test_duckdb(sql);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
     row = json_array_get(rows, 0);
-    CU_ASSERT_EQUAL(get_int(row, "bronze_n"), 2);
-    CU_ASSERT_EQUAL(get_int(row, "null_key_row"), 1);
-    CU_ASSERT_EQUAL(get_int(row, "dead_n"), 3);
-    CU_ASSERT_EQUAL(get_int(row, "tombstone"), 1);
-    CU_ASSERT_EQUAL(get_int(row, "oversized"), 1);
-    CU_ASSERT_EQUAL(get_int(row, "not_json"), 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "bronze_n"), 2);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "null_key_row"), 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "dead_n"), 3);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "tombstone"), 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "oversized"), 1);
+    CU_ASSERT_EQUAL(e2e_get_int(row, "not_json"), 1);
     json_decref(rows);
     free(sql);
     free(bronze);
     free(dead);
-}
-
-static int count_entries(const char *d)
-{
-    int n = 0;
-    char p[4096];
-    for (int i = 0; i < 1000; i++) {
-        struct stat sb;
-        snprintf(p, sizeof p, "%s/%d", d, i);
-        if (stat(p, &sb) == 0) {
-            n++;
-        }
-    }
-    return n;
 }
 
 /* A small memory bound closes batches because the arenas are full, before any limit: every
@@ -606,7 +482,7 @@ static void test_run_bronze_full_memory_closes_batches_early_same_rows(void)
     pipeline_file("mem", "{available_now: true}", "", path, sizeof path, lake, sizeof lake);
     CU_ASSERT_EQUAL(run_binary(path, "SMELTER_ARENA_LIMIT=2097152"), 0);
     snprintf(ck, sizeof ck, "%s/_checkpoints/mem/commits", lake);
-    batches = count_entries(ck);
+    batches = checkpoint_entries(ck);
     fprintf(stderr, "mem: %d batches\n", batches);
     CU_ASSERT(batches >= 3);
     check_against_truth(lake, "mem");
@@ -660,7 +536,7 @@ static void test_run_bronze_stop_flag_finishes_or_abandons(void)
     CU_ASSERT_EQUAL(tot.batch_id, 1);
     CU_ASSERT_EQUAL(run_with_stop(path, 2, &tot), SM_ERR_INTERRUPTED);
     CU_ASSERT_EQUAL(tot.batch_id, 1);
-    CU_ASSERT_EQUAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL(e2e_run_in_process(path, &tot), SM_OK);
     CU_ASSERT_EQUAL(tot.batch_id, 2);
     check_against_truth(lake, "stop");
 }
@@ -710,7 +586,7 @@ static void test_run_interval_commits_idle_batches_and_stops_on_sigterm(void)
     CU_ASSERT((sm_mono_ns() - t_kill) / 1000000 < 5000);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     snprintf(ck, sizeof ck, "%s/_checkpoints/idle/commits", lake);
-    CU_ASSERT(count_entries(ck) >= 2);                        /* idle batches commit too */
+    CU_ASSERT(checkpoint_entries(ck) >= 2);                   /* idle batches commit too */
     CU_ASSERT_EQUAL(table_version(lake, "bronze_orders"), 0); /* created, no rows */
 }
 

@@ -160,35 +160,6 @@ static void pipeline_file(const char *name, const char *topic, const char *trigg
     pipeline_text(name, topic, trigger, delay, table, path, n, lake, lake_n);
 }
 
-/* Runs a pipeline file in-process (available_now); returns the engine's code and its totals. */
-static int run_in_process(const char *path, sm_batch_report *tot)
-{
-    sm_pipeline *p = NULL;
-    sm_engine *e = NULL;
-    sm_engine_opts o = {0};
-    sm_error err;
-    int rc;
-
-    memset(tot, 0, sizeof *tot);
-    rc = sm_pipeline_load(path, NULL, NULL, &p, &err);
-    if (rc != SM_OK) {
-        fprintf(stderr, "pipeline: %s\n", err.msg);
-        return rc;
-    }
-    o.available_now = true;
-    rc = sm_engine_open(p, &o, &e, &err);
-    if (rc == SM_OK) {
-        rc = sm_engine_run(e, &err);
-        sm_engine_totals(e, tot);
-    }
-    if (rc != SM_OK) {
-        fprintf(stderr, "engine: %s\n", err.msg);
-    }
-    sm_engine_close(e);
-    sm_pipeline_free(p);
-    return rc;
-}
-
 /* The relations of a lake as DuckDB temp tables: truth, b (bronze), d (dead letters), s
  * (silver `silver`), q (its quarantine), el (event log). The caller frees the result. */
 static char *load_sql(const char *truth, const char *lake, const char *name, const char *silver)
@@ -371,7 +342,7 @@ static void test_run_silver_reconciles_with_the_truth(void)
              n_rec / 5);
     pipeline_file("rec", "rec", trigger, WIDE_DELAY, "silver_orders", quantity_drop, path,
                   sizeof path, lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     fprintf(stderr,
             "rec: %" PRId64 " batches, %" PRId64 " records, %" PRId64 " silver, %" PRId64
             " quarantined, %" PRId64 " duplicates, %" PRId64 " late in %.1f s\n",
@@ -431,7 +402,7 @@ static void test_run_silver_late_rows_are_counted_and_dropped(void)
              n_late / 5);
     pipeline_file("late", "late", trigger, "1m", "silver_orders", quantity_drop, path, sizeof path,
                   lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     fprintf(stderr,
             "late: %" PRId64 " batches, %" PRId64 " silver, %" PRId64 " quarantined, %" PRId64
             " duplicates, %" PRId64 " late (%" PRId64 " dropped)\n",
@@ -508,7 +479,7 @@ static void test_run_silver_select_casts_and_late_table(void)
     snprintf(trigger, sizeof trigger, "{available_now: true, max_records_per_trigger: %" PRId64 "}",
              n_late / 5);
     pipeline_text("sel", "late", trigger, "1m", select_table, path, sizeof path, lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     CU_ASSERT(tot.late > 0);
     CU_ASSERT_EQUAL(tot.late_dropped, tot.late);
     CU_ASSERT_EQUAL(tot.silver_rows + tot.quarantined + tot.duplicates + tot.late_dropped,
@@ -706,7 +677,7 @@ static void test_run_silver_on_time_rows_are_not_late_across_partitions(void)
              n_rec / 5);
     pipeline_file("even", "rec", trigger, "10m", "silver_orders", quantity_drop, path, sizeof path,
                   lake, sizeof lake);
-    CU_ASSERT_EQUAL_FATAL(run_in_process(path, &tot), SM_OK);
+    CU_ASSERT_EQUAL_FATAL(e2e_run_in_process(path, &tot), SM_OK);
     CU_ASSERT(tot.batch_id >= 5);
     CU_ASSERT_EQUAL(tot.late, 0);
     load = load_sql(truth_rec, lake, "even", "silver_orders");
