@@ -119,7 +119,6 @@ typedef struct tctx {
     int id;
     sm_arena *arena; /* rows of the batch; bounded by arena_limit */
     size_t arena_limit;
-    sm_arena *out; /* file names and stats of the batch; unbounded, small */
     sm_source_decoder *dec;
     chunk_list bronze, dead;
     chunk_list *derived; /* per derived table slot (silver, quarantine, late) */
@@ -741,6 +740,7 @@ typedef struct wjob {
     int n_pv;
     const char *dir;     /* the partition directory on disk, with a trailing '/' */
     const char *dir_uri; /* the same for add.path */
+    sm_arena *out;       /* its file names and add actions, until tw_end */
     sm_arena *scratch;   /* slices of silver rows */
     /* out */
     delta_file *adds;
@@ -790,7 +790,7 @@ static int64_t chunk_rows(const chunk *c)
 static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_error *err)
 {
     sm_engine *e = j->e;
-    sm_arena *out = j->tc->out;
+    sm_arena *out = j->out;
     char uuid[SM_UUID_LEN + 1], name[96];
     const char *local, *uri;
     sm_column view, *batch = c->data;
@@ -877,7 +877,8 @@ static void *write_job(void *arg)
     int index = j->first_index;
 
     sm_error_clear(&j->err);
-    j->adds = sm_arena_calloc(j->tc->out, sizeof *j->adds * (size_t)(l->n + 1));
+    j->out = sm_arena_create(0, 0);
+    j->adds = j->out ? sm_arena_calloc(j->out, sizeof *j->adds * (size_t)(l->n + 1)) : NULL;
     j->scratch = sm_arena_create(0, 0);
     if (!j->adds || !j->scratch) {
         sm_arena_destroy(j->scratch);
@@ -929,8 +930,8 @@ typedef struct table_result {
     bool skipped;  /* it already had the batch */
 } table_result;
 
-/* One table's part of a batch: prepared (tw_begin), its files written (tw_write_files, for
- * several tables at once), committed (tw_commit), released (tw_end, which removes files that
+/* One table's part of a batch: prepared (tw_begin), its files written (its jobs through the
+ * batch's wqueue), committed (tw_commit), released (tw_end, which removes files that
  * were written but not committed). */
 typedef struct twrite {
     eng_table *t;
@@ -1019,58 +1020,116 @@ static int tw_begin(sm_engine *e, eng_table *t, twrite *w, sm_error *err)
     return SM_OK;
 }
 
-/* The files of tables w[0..n) for one consumer thread context, table after table. */
-typedef struct fjob {
-    twrite *w;
-    int n, thread;
-    bool derived; /* the silver tables' (else the bronze and dead-letter tables') */
-} fjob;
-
 static bool is_derived(const eng_table *t)
 {
     return t->kind == T_SILVER || t->kind == T_QUARANTINE || t->kind == T_LATE;
 }
 
-static void *files_job(void *arg)
+/*
+ * The batch's file writes: one job per (table, consumer thread context) with rows, run by
+ * writer threads, one per context. The bronze and dead-letter tables' jobs are queued after the
+ * read; the derived tables' as soon as the silver step has decided the batch, so a writer that
+ * finishes a bronze file goes on to a silver file instead of waiting for the other writers. A
+ * writer takes the largest job queued (rows x columns): the small ones (dead letters,
+ * quarantine) come last and fill in while the others finish. Errors stay in the jobs until
+ * tw_commit.
+ */
+typedef struct wqueue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    wjob **jobs; /* queued and not yet taken: jobs[0..n) */
+    int64_t *size;
+    int n, cap;
+    bool closed;  /* no more jobs come */
+    bool dropped; /* the batch is not recorded: jobs not yet taken are not run */
+    pthread_t *th;
+    int n_th;
+} wqueue;
+
+/* The largest job queued; NULL when there is none, or (wait) once none can come. */
+static wjob *wq_take(wqueue *q, bool wait)
 {
-    fjob *f = arg;
-    for (int k = 0; k < f->n; k++) {
-        twrite *w = &f->w[k];
-        if (w->write && is_derived(w->t) == f->derived && !w->idle[f->thread]) {
-            write_job(&w->jobs[f->thread]);
+    wjob *j = NULL;
+    pthread_mutex_lock(&q->mu);
+    while (wait && q->n == 0 && !q->closed && !q->dropped) {
+        pthread_cond_wait(&q->cv, &q->mu);
+    }
+    if (q->n > 0 && !q->dropped) {
+        int best = 0;
+        for (int i = 1; i < q->n; i++) {
+            best = q->size[i] > q->size[best] ? i : best;
+        }
+        j = q->jobs[best];
+        q->n--;
+        q->jobs[best] = q->jobs[q->n];
+        q->size[best] = q->size[q->n];
+    }
+    pthread_mutex_unlock(&q->mu);
+    return j;
+}
+
+static void *wq_worker(void *arg)
+{
+    wqueue *q = arg;
+    wjob *j;
+    while ((j = wq_take(q, true))) {
+        write_job(j);
+    }
+    return NULL;
+}
+
+/* Starts the writer threads; jobs come with wq_add. */
+static int wq_start(sm_engine *e, wqueue *q, sm_error *err)
+{
+    memset(q, 0, sizeof *q);
+    q->cap = e->n_tables * e->n_threads;
+    q->jobs = sm_arena_alloc(e->batch_arena, sizeof *q->jobs * (size_t)(q->cap + 1));
+    q->size = sm_arena_alloc(e->batch_arena, sizeof *q->size * (size_t)(q->cap + 1));
+    q->th = sm_arena_alloc(e->batch_arena, sizeof *q->th * (size_t)(e->n_threads + 1));
+    if (!q->jobs || !q->size || !q->th) {
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    while (q->n_th < e->n_threads && pthread_create(&q->th[q->n_th], NULL, wq_worker, q) == 0) {
+        q->n_th++; /* with none started the engine thread runs every job in wq_finish */
+    }
+    return SM_OK;
+}
+
+/* Queues the jobs of w (a table after tw_begin) for the contexts that have its rows. */
+static void wq_add(sm_engine *e, wqueue *q, twrite *w)
+{
+    pthread_mutex_lock(&q->mu);
+    for (int i = 0; w->write && i < e->n_threads; i++) {
+        if (!w->idle[i] && q->n < q->cap) {
+            q->jobs[q->n] = &w->jobs[i];
+            q->size[q->n++] =
+                table_list(&e->threads[i], w->t)->rows * w->t->file_schema->n_children;
         }
     }
-    return NULL;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
-/* Writes the files of the derived tables (or the others) of w[0..n): one thread per consumer
- * thread context, each writing its context's rows of every table in turn. Errors stay in the
- * jobs until tw_commit. */
-static void tw_write_files(sm_engine *e, twrite *w, int n, bool derived)
+/* No more jobs come: waits for the writer threads to run what is queued (with drop: only what
+ * they have begun). With no writer thread, runs the jobs here. */
+static void wq_finish(wqueue *q, bool drop)
 {
-    fjob f[MAX_JOBS];
-    int nt = e->n_threads < MAX_JOBS ? e->n_threads : MAX_JOBS;
-    for (int i = 0; i < nt; i++) {
-        f[i] = (fjob){w, n, i, derived};
+    wjob *j;
+    pthread_mutex_lock(&q->mu);
+    q->closed = true;
+    q->dropped = drop;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    while (q->n_th == 0 && (j = wq_take(q, false))) {
+        write_job(j);
     }
-    run_jobs(files_job, f, sizeof *f, nt, NULL);
-    for (int i = nt; i < e->n_threads; i++) { /* more contexts than threads: here */
-        fjob g = {w, n, i, derived};
-        files_job(&g);
+    for (int i = 0; i < q->n_th; i++) {
+        pthread_join(q->th[i], NULL);
     }
-}
-
-typedef struct bg_files {
-    sm_engine *e;
-    twrite *w;
-    int n;
-} bg_files;
-
-static void *bg_files_job(void *arg)
-{
-    bg_files *b = arg;
-    tw_write_files(b->e, b->w, b->n, false);
-    return NULL;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
 }
 
 /* The table's Delta commit for the batch, after its files. On error the table is unchanged —
@@ -1179,6 +1238,9 @@ static void tw_end(sm_engine *e, twrite *w)
 {
     if (w->jobs && !w->committed) {
         unlink_adds(w->jobs, e->n_threads, w->t);
+    }
+    for (int i = 0; w->jobs && i < e->n_threads; i++) {
+        sm_arena_destroy(w->jobs[i].out);
     }
     free(w->jobs);
     free(w->idle);
@@ -1405,21 +1467,6 @@ static int save_states(sm_engine *e, sm_error *err)
     }
     sm_buf_free(&b);
     return rc;
-}
-
-typedef struct bg_states {
-    sm_engine *e;
-    int rc;
-    sm_error err;
-} bg_states;
-
-/* save_states on a thread of its own: the states are final once the silver step ran, and
- * nothing else touches them until the next batch; state/N only counts once commits/N exists. */
-static void *states_job(void *arg)
-{
-    bg_states *s = arg;
-    s->rc = save_states(s->e, &s->err);
-    return NULL;
 }
 
 /* The dedup states of the last committed batch, at open. */
@@ -1889,6 +1936,30 @@ static int make_offsets(sm_engine *e, const sm_partition_info *parts, const sm_r
     return SM_OK;
 }
 
+/* Step 4: offsets/N for a new batch; a re-run checks that it read what offsets/N says. */
+static int write_offsets(sm_engine *e, const sm_partition_info *parts, const sm_range *ranges,
+                         int n_ranges, sm_error *err)
+{
+    sm_ckpt_offsets offs;
+    int rc;
+    if ((rc = make_offsets(e, parts, ranges, n_ranges, &offs, err)) != SM_OK) {
+        return rc;
+    }
+    if (!e->rerun) {
+        return sm_ckpt_write_offsets(e->ck, &offs, err);
+    }
+    for (int i = 0; i < n_ranges; i++) { /* the recorded entry is the truth */
+        if (ranges[i].next != ranges[i].end) {
+            return sm_error_set(err, SM_ERR_INTERNAL,
+                                "batch %" PRId64 ": re-run of kafka topic %s partition %d "
+                                "ended at %" PRId64 ", not %" PRId64,
+                                e->batch_id, parts[ranges[i].index].topic,
+                                parts[ranges[i].index].partition, ranges[i].next, ranges[i].end);
+        }
+    }
+    return SM_OK;
+}
+
 /* The max_record_bytes a batch ran with (offsets/N extra), or `dflt` when it does not say. */
 static int64_t recorded_max_record(const sm_ckpt_offsets *o, int64_t dflt)
 {
@@ -1926,7 +1997,6 @@ static void threads_release(sm_engine *e)
         if (t->arena) {
             sm_arena_reset(t->arena);
         }
-        sm_arena_reset(t->out);
         if (t->sarena) {
             sm_arena_reset(t->sarena);
         }
@@ -1989,11 +2059,11 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     bool rerun = e->rerun != NULL, work = true;
     int64_t t0 = sm_mono_ns();
     sm_batch_limits limits = {0};
-    sm_ckpt_offsets offs;
     sm_ckpt_table *vers;
     sm_ckpt_commit commit;
     table_result *res;
     twrite *tw;
+    wqueue q;
     int n_vers = 0;
 
     *ran = false;
@@ -2132,73 +2202,37 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
             goto tables_done;
         }
     }
-    {
-        bg_files bg = {e, tw, e->n_tables};
-        pthread_t th;
-        bool started = pthread_create(&th, NULL, bg_files_job, &bg) == 0;
-        if (!started) {
-            bg_files_job(&bg);
+    if ((rc = wq_start(e, &q, err)) != SM_OK) {
+        goto tables_done;
+    }
+    for (int i = 0; i < e->n_tables; i++) {
+        if (!is_derived(&e->tables[i])) {
+            wq_add(e, &q, &tw[i]);
         }
-        /* silver: expectations, quarantine, late rows, dedup — before anything is recorded */
-        e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
-        rep->watermark_ms = e->watermark_ms;
-        rc = run_silver(e, rep, err);
-        if (started) {
-            pthread_join(th, NULL);
-        }
-        if (rc != SM_OK) {
-            goto tables_done;
+    }
+    /* 3. silver: expectations, quarantine, late rows, dedup — before anything is recorded; its
+     * tables' files are queued behind the bronze ones as soon as it has decided the batch */
+    e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
+    rep->watermark_ms = e->watermark_ms;
+    rc = run_silver(e, rep, err);
+    for (int i = 0; i < e->n_tables && rc == SM_OK; i++) {
+        if (is_derived(&e->tables[i]) && (rc = tw_begin(e, &e->tables[i], &tw[i], err)) == SM_OK) {
+            wq_add(e, &q, &tw[i]);
         }
     }
 
-    /* 3. offsets: the batch is decided once no fail rule stopped it */
-    if ((rc = make_offsets(e, parts, ranges, n_ranges, &offs, err)) != SM_OK) {
-        goto tables_done;
+    /* 4. offsets: the batch is decided once no fail rule stopped it */
+    if (rc == SM_OK) {
+        rc = write_offsets(e, parts, ranges, n_ranges, err);
     }
-    if (rerun) {
-        /* the recorded entry is the truth; the ranges read must be it */
-        for (int i = 0; i < n_ranges; i++) {
-            if (ranges[i].next != ranges[i].end) {
-                rc = sm_error_set(err, SM_ERR_INTERNAL,
-                                  "batch %" PRId64 ": re-run of kafka topic %s partition %d "
-                                  "ended at %" PRId64 ", not %" PRId64,
-                                  e->batch_id, parts[ranges[i].index].topic,
-                                  parts[ranges[i].index].partition, ranges[i].next, ranges[i].end);
-                goto tables_done;
-            }
-        }
-    } else if ((rc = sm_ckpt_write_offsets(e->ck, &offs, err)) != SM_OK) {
-        goto tables_done;
+    if (rc == SM_OK) {
+        crash_point(e, "after_offsets", NULL);
+        /* the dedup states, evicted and saved while the files are written */
+        rc = save_states(e, err);
     }
-    crash_point(e, "after_offsets", NULL);
-
-    /* 4b. the silver tables' files, while the dedup states are evicted and saved */
-    {
-        bg_states st = {e, SM_OK, {0}};
-        pthread_t th;
-        bool started = pthread_create(&th, NULL, states_job, &st) == 0;
-        if (!started) {
-            states_job(&st);
-        }
-        for (int i = 0; i < e->n_tables && rc == SM_OK; i++) {
-            if (is_derived(&e->tables[i])) {
-                rc = tw_begin(e, &e->tables[i], &tw[i], err);
-            }
-        }
-        if (rc == SM_OK) {
-            tw_write_files(e, tw, e->n_tables, true);
-        }
-        if (started) {
-            pthread_join(th, NULL);
-        }
-        if (rc != SM_OK) {
-            goto tables_done;
-        }
-        if (st.rc != SM_OK) {
-            *err = st.err;
-            rc = st.rc;
-            goto tables_done;
-        }
+    wq_finish(&q, rc != SM_OK);
+    if (rc != SM_OK) {
+        goto tables_done;
     }
     crash_point(e, "after_state", NULL);
 
@@ -2428,7 +2462,6 @@ void sm_engine_close(sm_engine *e)
         free(e->threads[i].derived);
         sm_arena_destroy(e->threads[i].sarena);
         sm_arena_destroy(e->threads[i].arena);
-        sm_arena_destroy(e->threads[i].out);
     }
     free(e->threads);
     free(e->ctxs);
@@ -2737,9 +2770,7 @@ int sm_engine_open(const sm_pipeline *p, const sm_engine_opts *opts, sm_engine *
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             goto fail;
         }
-        t->out = sm_arena_create(0, 0);
-        t->sarena = sm_arena_create(0, 0);
-        if (!t->out || !t->sarena) {
+        if (!(t->sarena = sm_arena_create(0, 0))) {
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             goto fail;
         }

@@ -17,11 +17,13 @@
  *   3. silver   the silver tables' expectations, late rows and dedup (stream/silver.h) run while
  *               the bronze and dead-letter files are written (under fresh names: not part of a
  *               table before its commit). A `fail` rule stops here: nothing is recorded.
+ *               Otherwise the silver, quarantine and late files join the writers' queue at once
+ *               (one writer thread per consumer thread, the largest file first).
  *   4. offsets  offsets/N records the ranges actually read [start, next), the batch timestamp,
  *               the watermark and the pipeline's config hash — durably, before any commit.
- *   5. tables   the silver, quarantine and late tables' files are written while the dedup
- *               states are evicted by the next watermark and saved as state/N/dedup-<table>;
- *               then for each table in order (bronze, the dead-letter table when it has rows or
+ *   5. tables   the dedup states are evicted by the next watermark and saved as
+ *               state/N/dedup-<table> while the writers go on; once every file is written,
+ *               for each table in order (bronze, the dead-letter table when it has rows or
  *               exists, the derived tables): if its log already holds txn(appId = query id) >= N
  *               the table is skipped (the batch reached it before a crash); otherwise its files
  *               (split at target_file_size, into the partition directory) are committed as one
