@@ -2189,7 +2189,8 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     crash_point(e, "after_read", NULL);
     e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
 
-    /* 4a. the bronze and dead-letter tables' files, written while the silver tables run */
+    /* the bronze and dead-letter tables' files (step 5), queued now: written while the silver
+     * tables run */
     tw = sm_arena_calloc(e->batch_arena, sizeof *tw * ((size_t)e->n_tables + 1));
     vers = sm_arena_calloc(e->batch_arena, sizeof *vers * ((size_t)e->n_tables + 1));
     res = sm_arena_calloc(e->batch_arena, sizeof *res * ((size_t)e->n_tables + 1));
@@ -2236,7 +2237,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     }
     crash_point(e, "after_state", NULL);
 
-    /* 4c. the tables' commits, in order */
+    /* 5. the tables' commits, in order, once every file is written */
     for (int i = 0; i < e->n_tables; i++) {
         if (stop_level(e) >= 2) {
             rc = SM_ERR_INTERRUPTED;
@@ -2277,7 +2278,7 @@ tables_done:
     }
     crash_point(e, "after_event_log", NULL);
 
-    /* 5. commit */
+    /* 6. commit */
     memset(&commit, 0, sizeof commit);
     commit.batch_id = e->batch_id;
     commit.watermark_ms = e->next_wm_ms;
