@@ -40,6 +40,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "storage/column.h"
+#include "storage/parquet_writer.h"
 
 /* ---- actions ----------------------------------------------------------------------------- */
 
@@ -265,6 +266,15 @@ int delta_checkpoint_write(const char *table_path, const delta_snapshot *s, sm_e
  * with microseconds ("2024-05-01T12:00:00.000000Z"), dates "YYYY-MM-DD".
  */
 int delta_stats_from_parquet(const char *parquet_path, sm_buf *out, sm_error *err);
+
+/*
+ * Closes a writer of the data file `local` and fills the file's `add` action: path (as given,
+ * kept), size, modification time, dataChange and the statistics above (copied into `a`); the
+ * partition values are the caller's to set. On error the file is removed (a file closed but not
+ * known to be durable is not used).
+ */
+int delta_add_from_writer(pq_writer *w, const char *local, const char *path, sm_arena *a,
+                          delta_file *add, pq_file_info *info, sm_error *err);
 
 /*
  * Partition values, as the protocol serializes them: numbers in decimal, booleans

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "storage/parquet_format.h"
@@ -1110,4 +1111,33 @@ done:
     sm_arena_destroy(ctx.arena);
     pq_reader_close(ctx.r);
     return rc;
+}
+
+int delta_add_from_writer(pq_writer *w, const char *local, const char *path, sm_arena *a,
+                          delta_file *add, pq_file_info *info, sm_error *err)
+{
+    sm_buf stats = SM_BUF_INIT;
+    int rc;
+    if ((rc = pq_writer_close(w, info, err)) != SM_OK) {
+        unlink(local); /* complete but perhaps not durable: not used */
+        return rc;
+    }
+    if ((rc = delta_stats_from_parquet(local, &stats, err)) != SM_OK ||
+        (rc = sm_buf_append_byte(&stats, '\0', err)) != SM_OK) {
+        sm_buf_free(&stats);
+        unlink(local);
+        return rc;
+    }
+    memset(add, 0, sizeof *add);
+    add->path = path;
+    add->size = info->file_size;
+    add->modification_time = sm_wall_ms();
+    add->data_change = true;
+    add->stats = sm_arena_strdup(a, (const char *)stats.data);
+    sm_buf_free(&stats);
+    if (!add->stats) {
+        unlink(local);
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    return SM_OK;
 }

@@ -797,7 +797,6 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
     pq_writer_opts wo;
     pq_writer *w = NULL;
     pq_file_info info;
-    sm_buf stats = SM_BUF_INIT;
     int rc;
 
     if ((rc = sm_uuid4(uuid, err)) != SM_OK) {
@@ -841,29 +840,11 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
         pq_writer_abort(w);
         return rc;
     }
-    if ((rc = pq_writer_close(w, &info, err)) != SM_OK) {
-        unlink(local); /* complete but perhaps not durable: not used */
+    if ((rc = delta_add_from_writer(w, local, uri, out, add, &info, err)) != SM_OK) {
         return rc;
     }
-    if ((rc = delta_stats_from_parquet(local, &stats, err)) != SM_OK ||
-        (rc = sm_buf_append_byte(&stats, '\0', err)) != SM_OK) {
-        sm_buf_free(&stats);
-        unlink(local);
-        return rc;
-    }
-    memset(add, 0, sizeof *add);
-    add->path = uri;
     add->n_partition_values = j->n_pv;
     add->partition_values = (delta_kv *)j->pv;
-    add->size = info.file_size;
-    add->modification_time = sm_wall_ms();
-    add->data_change = true;
-    add->stats = sm_arena_strdup(out, (const char *)stats.data);
-    sm_buf_free(&stats);
-    if (!add->stats) {
-        unlink(local);
-        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-    }
     j->rows += info.rows;
     j->bytes += info.file_size;
     j->in_bytes += c->in_bytes;

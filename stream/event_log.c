@@ -328,7 +328,6 @@ static int write_file(sm_arena *a, const sm_field *schema, const sm_evl_batch *b
     pq_writer_opts wo;
     pq_writer *w = NULL;
     pq_file_info info;
-    sm_buf stats = SM_BUF_INIT;
     int rc;
 
     if (!(t = sm_column_new(a, schema, b->n_rows))) {
@@ -349,28 +348,7 @@ static int write_file(sm_arena *a, const sm_field *schema, const sm_evl_batch *b
         pq_writer_abort(w);
         return rc;
     }
-    if ((rc = pq_writer_close(w, &info, err)) != SM_OK) {
-        unlink(local); /* complete but perhaps not durable: not used */
-        return rc;
-    }
-    if ((rc = delta_stats_from_parquet(local, &stats, err)) != SM_OK ||
-        (rc = sm_buf_append_byte(&stats, '\0', err)) != SM_OK) {
-        sm_buf_free(&stats);
-        unlink(local);
-        return rc;
-    }
-    memset(add, 0, sizeof *add);
-    add->path = name;
-    add->size = info.file_size;
-    add->modification_time = sm_wall_ms();
-    add->data_change = true;
-    add->stats = sm_arena_strdup(a, (const char *)stats.data);
-    sm_buf_free(&stats);
-    if (!add->stats) {
-        unlink(local);
-        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-    }
-    return SM_OK;
+    return delta_add_from_writer(w, local, name, a, add, &info, err);
 }
 
 int sm_event_log_append(const char *lake, const sm_evl_batch *b, int64_t *version_out,
