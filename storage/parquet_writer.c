@@ -17,10 +17,17 @@
  * dictionary's entries at the end of the chunk (every entry came from a value of the chunk, so
  * the result is exact and costs one pass over distinct values); PLAIN pages update min/max as
  * they are encoded.
+ *
+ * Shares (pq_share): a recording leaf (share_out) keeps `rec`, the index of every row of the
+ * column it writes, from the chunk's first page; any page that breaks the pattern (another
+ * column, rows out of order, a PLAIN page) drops it, and the row group's flush keeps it only if
+ * it covers the whole column. A leaf that reads a share (share_in) looks its column up once per
+ * chunk and keeps `remap`: the recorded index -> its own dictionary's, -1 until met.
  */
 #include "storage/parquet_writer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +53,24 @@ typedef enum sort_kind {
     SORT_BYTES,      /* unsigned lexicographic */
     SORT_DECIMAL_BE, /* signed big-endian two's complement (DECIMAL on FIXED_LEN_BYTE_ARRAY) */
 } sort_kind;
+
+/* The dictionary index of every row of one column, recorded by one writer for others. */
+typedef struct memo {
+    const sm_column *col;
+    uint8_t *idx; /* idx[row * width], little-endian */
+    int width;    /* 1, 2 or 4 bytes per row */
+    int64_t rows; /* rows recorded: 0 .. rows */
+    size_t count; /* entries of the dictionary the indices point into */
+    int32_t ptype;
+    size_t pwidth;
+    struct memo *next;
+} memo;
+
+struct pq_share {
+    pthread_mutex_t mu;
+    memo *head;
+    size_t bytes;
+};
 
 typedef struct leaf {
     /* schema */
@@ -74,6 +99,13 @@ typedef struct leaf {
     uint32_t encodings;   /* bit per PF_ENC_* used */
     bool has_minmax;
     sm_buf min, max; /* physical PLAIN form, without length prefix */
+
+    /* shares (see the top of the file) */
+    memo *rec;                /* share_out: this chunk's indices, while they cover its rows */
+    const memo *src;          /* share_in: the indices of src_col, NULL if none recorded */
+    const sm_column *src_col; /* the column src was looked up for; NULL: look up again */
+    int32_t *remap;           /* src index -> this chunk's dictionary index; -1: not yet */
+    size_t remap_cap;
 } leaf;
 
 struct pq_writer {
@@ -112,6 +144,7 @@ struct pq_writer {
     int64_t rows_total;
     int64_t rg_rows;
     int64_t rg_bytes; /* uncompressed bytes buffered in the current row group */
+    memo *recorded;   /* share_out: complete recordings, added to the share at close */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -717,6 +750,194 @@ static int stats_add(leaf *l, const uint8_t *v, size_t len)
     return 0;
 }
 
+/* ---- dictionary shares ------------------------------------------------------------------- */
+
+pq_share *pq_share_create(void)
+{
+    pq_share *s = calloc(1, sizeof *s);
+    if (s) {
+        pthread_mutex_init(&s->mu, NULL);
+    }
+    return s;
+}
+
+static void memo_free(memo *m)
+{
+    if (m) {
+        free(m->idx);
+        free(m);
+    }
+}
+
+static void memo_free_list(memo *m)
+{
+    while (m) {
+        memo *next = m->next;
+        memo_free(m);
+        m = next;
+    }
+}
+
+void pq_share_destroy(pq_share *s)
+{
+    if (s) {
+        memo_free_list(s->head);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+    }
+}
+
+size_t pq_share_bytes(pq_share *s)
+{
+    size_t n;
+    pthread_mutex_lock(&s->mu);
+    n = s->bytes;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static inline uint32_t idx_get(const uint8_t *p, int width, size_t i)
+{
+    if (width == 1) {
+        return p[i];
+    }
+    if (width == 2) {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
+    {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+}
+
+static inline void idx_put(uint8_t *p, int width, size_t i, uint32_t v)
+{
+    if (width == 1) {
+        p[i] = (uint8_t)v;
+    } else if (width == 2) {
+        uint16_t h = (uint16_t)v;
+        memcpy(p + 2 * i, &h, 2);
+    } else {
+        memcpy(p + 4 * i, &v, 4);
+    }
+}
+
+/* Widens the recorded indices so that indices below `count` fit. */
+static int memo_fit(memo *m, size_t count)
+{
+    int width = count <= 256 ? 1 : count <= 65536 ? 2 : 4;
+    uint8_t *p;
+    if (width <= m->width) {
+        return 0;
+    }
+    if (!(p = realloc(m->idx, (size_t)m->col->length * (size_t)width))) {
+        return -1;
+    }
+    /* from the last row down: a row's wider slot only covers narrow slots already moved */
+    for (size_t i = (size_t)m->rows; i-- > 0;) {
+        idx_put(p, width, i, idx_get(p, m->width, i));
+    }
+    m->idx = p;
+    m->width = width;
+    return 0;
+}
+
+static void rec_drop(leaf *l)
+{
+    memo_free(l->rec);
+    l->rec = NULL;
+}
+
+/* share_out, before a page of rows [p0, ...) of column c: starts recording at the chunk's first
+ * page, stops when the pages no longer follow the column's rows in order. */
+static void rec_track(pq_writer *w, leaf *l, const sm_column *c, int64_t p0)
+{
+    if (l->rec && (l->rec->col != c || l->rec->rows != p0 || w->sel)) {
+        rec_drop(l);
+    }
+    if (!l->rec && p0 == 0 && !w->sel && l->num_values == 0 && l->dict_active &&
+        (l->direct || l->pwidth == 0) && c->length > 0) {
+        memo *m = calloc(1, sizeof *m);
+        if (m && (m->idx = calloc((size_t)c->length, 1))) { /* no memory: no recording */
+            m->col = c;
+            m->width = 1;
+            m->ptype = l->ptype;
+            m->pwidth = l->pwidth;
+            l->rec = m;
+        } else {
+            free(m);
+        }
+    }
+}
+
+/* share_in: the recorded indices of column c, if any, and a fresh remap for them. */
+static void src_lookup(pq_writer *w, leaf *l, const sm_column *c)
+{
+    pq_share *s = w->o.share_in;
+    const memo *found = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (const memo *m = s->head; m && !found; m = m->next) {
+        if (m->col == c && m->ptype == l->ptype && m->pwidth == l->pwidth) {
+            found = m;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    l->src_col = c;
+    l->src = NULL;
+    if (found && l->remap_cap < found->count) {
+        int32_t *r = realloc(l->remap, found->count * sizeof *r);
+        if (!r) {
+            return; /* no memory: hash as without a share */
+        }
+        l->remap = r;
+        l->remap_cap = found->count;
+    }
+    if (found) {
+        memset(l->remap, 0xff, found->count * sizeof *l->remap); /* all -1 */
+        l->src = found;
+    }
+}
+
+/* Dictionary indices of values slots[0..n) of c into w->indices through the leaf's share: a
+ * value is hashed only the first time its recorded index comes up. With `plain`, also the
+ * bytes of the values' PLAIN encoding. */
+static int dict_from_src(pq_writer *w, leaf *l, const sm_column *c, const int64_t *slots, size_t n,
+                         size_t *plain)
+{
+    const memo *m = l->src;
+    size_t bytes = 0;
+    for (size_t k = 0; k < n; k++) {
+        int64_t row = slots[k];
+        uint32_t si = idx_get(m->idx, m->width, (size_t)row);
+        int32_t di = l->remap[si];
+        if (plain && l->pwidth == 0) {
+            bytes += 4 + (size_t)(c->offsets[row + 1] - c->offsets[row]);
+        }
+        if (di < 0) {
+            const uint8_t *v;
+            size_t len = l->pwidth;
+            if (l->pwidth == 0) {
+                len = (size_t)(c->offsets[row + 1] - c->offsets[row]);
+                v = len ? c->data + c->offsets[row] : (const uint8_t *)"";
+            } else {
+                v = (const uint8_t *)c->values + (size_t)row * l->pwidth;
+            }
+            if ((di = enc_dict_insert(l->dict, v, len, &w->error)) < 0) {
+                return -1;
+            }
+            l->remap[si] = di;
+        }
+        w->indices[k] = (uint32_t)di;
+    }
+    if (plain) {
+        *plain = l->pwidth ? n * l->pwidth : bytes;
+    }
+    return 0;
+}
+
 /* ---- pages ------------------------------------------------------------------------------- */
 
 /* Puts the physical form of values slots[0..n) of column c into w->dense (fixed width) or
@@ -875,8 +1096,11 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
     bool in_place = l->depth == 1 && l->direct && !w->sel;
     int64_t first = nv ? slots[0] : 0, span = nv ? slots[nv - 1] - first + 1 : 0;
     const uint8_t *validity = l->max_def ? c->validity : NULL;
+    /* through a share the dictionary pages need no gathered values */
+    bool from_src = use_dict && l->src && l->src_col == c;
+    size_t src_plain = 0;
 
-    if (!in_place && gather(w, l, c, slots, nv)) {
+    if (!in_place && !from_src && gather(w, l, c, slots, nv)) {
         return fail_nomem(w, err);
     }
 
@@ -888,7 +1112,10 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
         if (ensure_indices(w, nv)) {
             return fail_nomem(w, err);
         }
-        if (l->pwidth == 0) {
+        if (from_src) {
+            rc = dict_from_src(w, l, c, slots, nv, l->dict_used ? NULL : &src_plain);
+            got = nv;
+        } else if (l->pwidth == 0) {
             rc = in_place ? enc_dict_insert_byte_array(l->dict, c->offsets, c->data, validity,
                                                        (size_t)first, (size_t)span, w->indices,
                                                        &got, &w->error)
@@ -907,7 +1134,8 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
             /* The chunk's first page decides, as parquet-mr does: the dictionary stays only if
              * it and the indices are smaller than PLAIN (near-unique columns such as ids and
              * timestamps are better off PLAIN from the start, above all in small files). */
-            size_t plain = l->pwidth ? got * l->pwidth
+            size_t plain = from_src    ? src_plain
+                           : l->pwidth ? got * l->pwidth
                            : in_place
                                ? (size_t)(c->offsets[first + span] - c->offsets[first]) + 4 * got
                                : w->dense.len + 4 * got;
@@ -916,6 +1144,18 @@ static int write_page(pq_writer *w, leaf *l, const sm_column *c, size_t a, size_
             if (enc_dict_plain_size(l->dict) + idx_bytes >= plain) {
                 enc_dict_reset(l->dict);
                 l->dict_active = use_dict = false;
+                if (from_src && !in_place && gather(w, l, c, slots, nv)) {
+                    return fail_nomem(w, err);
+                }
+            }
+        }
+    }
+    if (l->rec) { /* share_out: every row's index, or no recording once a page is PLAIN */
+        if (!use_dict || memo_fit(l->rec, enc_dict_count(l->dict))) {
+            rec_drop(l);
+        } else {
+            for (size_t k = 0; k < nv; k++) {
+                idx_put(l->rec->idx, l->rec->width, (size_t)slots[k], w->indices[k]);
             }
         }
     }
@@ -1123,8 +1363,17 @@ static int write_flat_rows(pq_writer *w, leaf *l, const sm_column *c, int64_t r0
         }
         w->n_lv = n;
         w->n_slots = k;
+        if (w->o.share_out) {
+            rec_track(w, l, c, p0);
+        }
+        if (w->o.share_in && l->dict_active && l->src_col != c && (l->direct || l->pwidth == 0)) {
+            src_lookup(w, l, c);
+        }
         if (write_page(w, l, c, 0, n, 0, k, err)) {
             return w->error.code;
+        }
+        if (l->rec) {
+            l->rec->rows = p1;
         }
         p0 = p1;
     }
@@ -1367,6 +1616,16 @@ static int flush_row_group(pq_writer *w, sm_error *err)
         cc->meta_data = m;
         total_uncompressed += m->total_uncompressed_size;
 
+        /* share_out: a recording that covers the whole column is kept for close */
+        if (l->rec && l->rec->rows == l->rec->col->length && l->dict_used) {
+            l->rec->count = enc_dict_count(l->dict);
+            l->rec->next = w->recorded;
+            w->recorded = l->rec;
+            l->rec = NULL;
+        }
+        rec_drop(l);
+        l->src_col = NULL; /* share_in: the next chunk's dictionary starts empty */
+
         /* the next chunk starts afresh */
         sm_buf_reset(&l->pages);
         if (l->dict) {
@@ -1516,7 +1775,10 @@ static void free_writer(pq_writer *w)
         sm_buf_free(&w->leaves[i].pages);
         sm_buf_free(&w->leaves[i].min);
         sm_buf_free(&w->leaves[i].max);
+        memo_free(w->leaves[i].rec);
+        free(w->leaves[i].remap);
     }
+    memo_free_list(w->recorded);
     free(w->leaves);
     free(w->def);
     free(w->rep);
@@ -1589,6 +1851,20 @@ int pq_writer_close(pq_writer *w, pq_file_info *info, sm_error *err)
     }
     rc = sm_durable_commit(w->file, err);
     w->file = NULL;
+    if (rc == SM_OK && w->o.share_out && w->recorded) { /* hand the recordings over */
+        pq_share *s = w->o.share_out;
+        memo *last = w->recorded;
+        size_t bytes = 0;
+        for (memo *m = w->recorded; m; last = m, m = m->next) {
+            bytes += (size_t)m->col->length * (size_t)m->width;
+        }
+        pthread_mutex_lock(&s->mu);
+        last->next = s->head;
+        s->head = w->recorded;
+        s->bytes += bytes;
+        pthread_mutex_unlock(&s->mu);
+        w->recorded = NULL;
+    }
     if (rc == SM_OK && info) {
         info->rows = w->rows_total;
         info->file_size = w->offset;

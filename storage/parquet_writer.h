@@ -32,6 +32,30 @@
 
 typedef struct pq_writer pq_writer;
 
+/*
+ * A dictionary share lets a writer of rows another writer already wrote take their values'
+ * dictionary indices instead of hashing every value again (the engine writes a bronze file and
+ * then the silver file of most of the same rows: the silver columns are the bronze columns
+ * read through a selection).
+ *
+ * A writer opened with share_out records, for each top-level primitive column it writes whole
+ * (rows 0 to the column's length in order, pq_writer_write) through one dictionary — one row
+ * group, no PLAIN fallback — the index of every row, 1, 2 or 4 bytes per row as the dictionary
+ * grows; pq_writer_close adds them to the share. A writer opened with share_in, writing rows of
+ * the same sm_column (with any selection), maps those indices to its own dictionary's and
+ * hashes a value only the first time it meets its index. Its dictionary still holds only the
+ * values it writes, in the order it meets them: the file is the same as without the share.
+ *
+ * @thread a share may be written and read by several writers at once (a mutex guards its list;
+ * what it holds is immutable once added). The columns must outlive the share's readers.
+ */
+typedef struct pq_share pq_share;
+
+pq_share *pq_share_create(void);    /* NULL on out of memory */
+void pq_share_destroy(pq_share *s); /* accepts NULL */
+/* Bytes the share holds (the recorded indices). */
+size_t pq_share_bytes(pq_share *s);
+
 typedef struct pq_writer_opts {
     int codec;             /* PQ_CODEC_* (storage/codec.h); default ZSTD */
     int level;             /* compression level (ZSTD, GZIP); 0 = codec default */
@@ -44,6 +68,8 @@ typedef struct pq_writer_opts {
     int kv_count;          /* key-value metadata for the footer (borrowed strings) */
     const char *const *kv_keys;
     const char *const *kv_values;
+    pq_share *share_out; /* record dictionary indices for others (see pq_share); NULL */
+    pq_share *share_in;  /* take dictionary indices recorded by others; NULL */
 } pq_writer_opts;
 
 /* What close() reports: enough for a Delta `add` action. */

@@ -124,6 +124,8 @@ typedef struct tctx {
     chunk_list *derived; /* per derived table slot (silver, quarantine, late) */
     sm_arena *sarena;    /* the silver tables' per-chunk results of the batch; unbounded */
     int first_k;         /* the number of its first bronze chunk in the silver tables */
+    pq_share *share;     /* with silver tables: the bronze files' dictionary indices (batch) */
+    bool bronze_pending; /* its bronze job is queued or being written (wqueue.mu) */
     int64_t records, bytes;
     int64_t hint_rows; /* rows of the largest chunk of the previous batch: initial capacity */
     /* set by on_message when it hands a message back */
@@ -828,6 +830,13 @@ static int write_chunk(wjob *j, const chunk *c, int index, delta_file *add, sm_e
     }
     pq_writer_opts_default(&wo);
     wo.codec = PQ_CODEC_ZSTD;
+    /* the silver and late files take the bronze file's dictionary indices of the columns they
+     * pass through (the same sm_columns) instead of hashing every value again */
+    if (j->t->kind == T_BRONZE) {
+        wo.share_out = j->tc->share;
+    } else if (j->t->kind == T_SILVER || j->t->kind == T_LATE) {
+        wo.share_in = j->tc->share;
+    }
     if ((rc = pq_writer_open(local, j->t->file_schema, &wo, &w, err)) != SM_OK) {
         return rc;
     }
@@ -1027,7 +1036,15 @@ typedef struct wqueue {
     int n_th;
 } wqueue;
 
-/* The largest job queued; NULL when there is none, or (wait) once none can come. */
+/* A silver or late job whose context's bronze file is not written yet: its writer would hash
+ * the values the bronze writer is about to share (pq_share). */
+static bool wq_early(const wjob *j)
+{
+    return (j->t->kind == T_SILVER || j->t->kind == T_LATE) && j->tc->bronze_pending;
+}
+
+/* The largest job queued, preferring those not early; NULL when there is none, or (wait) once
+ * none can come. */
 static wjob *wq_take(wqueue *q, bool wait)
 {
     wjob *j = NULL;
@@ -1038,7 +1055,10 @@ static wjob *wq_take(wqueue *q, bool wait)
     if (q->n > 0 && !q->dropped) {
         int best = 0;
         for (int i = 1; i < q->n; i++) {
-            best = q->size[i] > q->size[best] ? i : best;
+            bool early = wq_early(q->jobs[i]), best_early = wq_early(q->jobs[best]);
+            if (early != best_early ? best_early : q->size[i] > q->size[best]) {
+                best = i;
+            }
         }
         j = q->jobs[best];
         q->n--;
@@ -1055,6 +1075,11 @@ static void *wq_worker(void *arg)
     wjob *j;
     while ((j = wq_take(q, true))) {
         write_job(j);
+        if (j->t->kind == T_BRONZE) {
+            pthread_mutex_lock(&q->mu);
+            j->tc->bronze_pending = false;
+            pthread_mutex_unlock(&q->mu);
+        }
     }
     return NULL;
 }
@@ -1084,6 +1109,7 @@ static void wq_add(sm_engine *e, wqueue *q, twrite *w)
     pthread_mutex_lock(&q->mu);
     for (int i = 0; w->write && i < e->n_threads; i++) {
         if (!w->idle[i] && q->n < q->cap) {
+            e->threads[i].bronze_pending |= w->t->kind == T_BRONZE;
             q->jobs[q->n] = &w->jobs[i];
             q->size[q->n++] =
                 table_list(&e->threads[i], w->t)->rows * w->t->file_schema->n_children;
@@ -1986,6 +2012,9 @@ static void threads_release(sm_engine *e)
         if (t->derived) {
             memset(t->derived, 0, sizeof *t->derived * (size_t)e->n_derived);
         }
+        pq_share_destroy(t->share);
+        t->share = NULL;
+        t->bronze_pending = false;
         t->records = t->bytes = 0;
         t->full = t->abandon = t->fatal = false;
         t->fatal_rc = SM_OK;
@@ -2008,6 +2037,9 @@ static int threads_prepare(sm_engine *e, sm_error *err)
             if (!t->arena) {
                 return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             }
+        }
+        if (e->n_derived > 0 && !(t->share = pq_share_create())) {
+            return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         }
     }
     return SM_OK;
@@ -2213,6 +2245,10 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         rc = save_states(e, err);
     }
     wq_finish(&q, rc != SM_OK);
+    for (int i = 0; i < e->n_threads; i++) { /* every file is written: the shares are done */
+        pq_share_destroy(e->threads[i].share);
+        e->threads[i].share = NULL;
+    }
     if (rc != SM_OK) {
         goto tables_done;
     }
@@ -2444,6 +2480,7 @@ void sm_engine_close(sm_engine *e)
         free(e->threads[i].derived);
         sm_arena_destroy(e->threads[i].sarena);
         sm_arena_destroy(e->threads[i].arena);
+        pq_share_destroy(e->threads[i].share);
     }
     free(e->threads);
     free(e->ctxs);

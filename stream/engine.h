@@ -18,7 +18,10 @@
  *               the bronze and dead-letter files are written (under fresh names: not part of a
  *               table before its commit). A `fail` rule stops here: nothing is recorded.
  *               Otherwise the silver, quarantine and late files join the writers' queue at once
- *               (one writer thread per consumer thread, the largest file first).
+ *               (one writer thread per consumer thread, the largest file first; a silver or
+ *               late file waits, if other work is queued, for its rows' bronze file, whose
+ *               dictionary indices it then takes instead of hashing the values again: pq_share
+ *               in storage/parquet_writer.h).
  *   4. offsets  offsets/N records the ranges actually read [start, next), the batch timestamp,
  *               the watermark and the pipeline's config hash — durably, before any commit.
  *   5. tables   the dedup states are evicted by the next watermark and saved as

@@ -2583,6 +2583,177 @@ static void test_pq_writer_writes_a_first_page_without_values(void)
     free(dir);
 }
 
+/* ---- dictionary shares ------------------------------------------------------------------- */
+
+/* The whole content of a file (malloc'd) and its size. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *p = NULL;
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+        !(p = malloc((size_t)n + 1)) || fread(p, 1, (size_t)n, f) != (size_t)n) {
+        abort();
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+/* Rows of every kind a share meets: dictionaries whose indices need 1, 2 and 4 bytes, nulls,
+ * empty strings, a near-unique column (PLAIN from the first page), booleans (never a
+ * dictionary) and a column that falls back to PLAIN when the dictionary passes dict_limit. */
+static sm_column *share_batch(sm_arena *a, int64_t rows)
+{
+    sm_field *kids[7];
+    sm_field *st;
+    sm_column *b;
+    kids[0] = sm_field_new(a, "small", SM_INT32, false);   /* 7 values */
+    kids[1] = sm_field_new(a, "mid", SM_INT64, true);      /* ~3000 values, nulls */
+    kids[2] = sm_field_new(a, "big", SM_STRING, true);     /* ~80000 values, "" and nulls */
+    kids[3] = sm_field_new(a, "unique", SM_STRING, false); /* every row its own */
+    kids[4] = sm_field_new(a, "flag", SM_BOOL, true);
+    kids[5] = sm_field_new(a, "price", SM_DOUBLE, false);    /* ~500 values */
+    kids[6] = sm_field_new(a, "late_big", SM_STRING, false); /* few values, then many */
+    st = sm_field_struct(a, "row", kids, 7, false);
+    b = sm_column_new(a, st, rows);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    for (int64_t r = 0; r < rows; r++) {
+        uint64_t h = (uint64_t)r * 0x9E3779B97F4A7C15u;
+        char s[40];
+        int n;
+        bool ok = sm_column_append_valid(a, b) == 0 &&
+                  sm_column_append_i64(a, b->children[0], (int64_t)(h >> 61)) == 0;
+        ok = ok && (r % 11 == 3 ? sm_column_append_null(a, b->children[1])
+                                : sm_column_append_i64(a, b->children[1],
+                                                       (int64_t)((h >> 20) % 3000) - 1500)) == 0;
+        n = snprintf(s, sizeof s, "v%llu", (unsigned long long)((h >> 17) % 80000));
+        ok = ok && (r % 13 == 5   ? sm_column_append_null(a, b->children[2])
+                    : r % 17 == 2 ? sm_column_append_bytes(a, b->children[2], "", 0)
+                                  : sm_column_append_bytes(a, b->children[2], s, (size_t)n)) == 0;
+        n = snprintf(s, sizeof s, "u-%016llx", (unsigned long long)h);
+        ok = ok && sm_column_append_bytes(a, b->children[3], s, (size_t)n) == 0;
+        ok = ok && (r % 5 == 0 ? sm_column_append_null(a, b->children[4])
+                               : sm_column_append_fixed(a, b->children[4], &(bool){h >> 63})) == 0;
+        ok = ok && sm_column_append_f64(a, b->children[5], (double)((h >> 30) % 500) / 4) == 0;
+        n = snprintf(s, sizeof s, "late-%llu",
+                     r < rows / 2 ? (unsigned long long)(r % 5)
+                                  : (unsigned long long)((h >> 11) % 100000));
+        ok = ok && sm_column_append_bytes(a, b->children[6], s, (size_t)n) == 0;
+        CU_ASSERT_FATAL(ok);
+    }
+    return b;
+}
+
+/* A writer that takes dictionary indices from a share writes the same bytes as one that hashes
+ * every value; the share holds a column only when one dictionary covered all its rows. */
+static void test_pq_writer_share_gives_the_same_file(void)
+{
+    char *dir = sm_test_tmpdir("pqw-share");
+    sm_arena *a = sm_arena_create(0, 0);
+    const int64_t rows = 200000;
+    sm_column *b = share_batch(a, rows);
+    int64_t *sel = malloc(sizeof *sel * (size_t)rows);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sel);
+
+    /* variant 0: defaults; 1: data page v2, small pages; 2: a dictionary limit that the big
+     * columns pass; 3: row groups of a few MB, so no column is recorded */
+    for (int v = 0; v < 4; v++) {
+        pq_share *share = pq_share_create();
+        pq_writer_opts o;
+        pq_writer *w;
+        sm_error err = {0};
+        char path[3][4096];
+        size_t recorded;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(share);
+        pq_writer_opts_default(&o);
+        o.page_v2 = v == 1;
+        o.page_size = v == 1 ? 8192 : o.page_size;
+        o.dict_limit = v == 2 ? 100000 : o.dict_limit;
+        o.row_group_size = v == 3 ? (size_t)2 << 20 : o.row_group_size;
+        snprintf(path[0], sizeof path[0], "%s/out%d.parquet", dir, v);
+        o.share_out = share;
+        CU_ASSERT_EQUAL_FATAL(pq_writer_open(path[0], b->field, &o, &w, &err), SM_OK);
+        CU_ASSERT_EQUAL_FATAL(pq_writer_write(w, b, &err), SM_OK);
+        CU_ASSERT_EQUAL_FATAL(pq_writer_close(w, NULL, &err), SM_OK);
+        o.share_out = NULL;
+        recorded = pq_share_bytes(share);
+        /* bytes a row: small 1, mid 2, big 4, price 2, late_big 2 (63k values, under the
+         * limit); unique is PLAIN from its first page, flag a boolean. With small pages (1) mid's
+         * first page is cheaper PLAIN; with the low limit (2) big and late_big fall back to
+         * PLAIN; several row groups (3) record nothing. */
+        CU_ASSERT_EQUAL(recorded, (size_t)rows * (size_t)(v == 0   ? 11
+                                                          : v == 1 ? 9
+                                                          : v == 2 ? 5
+                                                                   : 0));
+
+        /* selections: every row; every third; 94% of the rows at random; none but the last */
+        for (int k = 0; k < 4; k++) {
+            int64_t n = 0;
+            uint8_t *x, *y;
+            size_t xl, yl;
+            for (int64_t r = 0; r < rows; r++) {
+                uint64_t h = (uint64_t)(r + 1) * 0xD6E8FEB86659FD93u;
+                if (k == 0 || (k == 1 && r % 3 == 0) || (k == 2 && h % 100 >= 6) ||
+                    (k == 3 && r == rows - 1)) {
+                    sel[n++] = r;
+                }
+            }
+            for (int f = 1; f <= 2; f++) { /* 1 through the share, 2 hashing */
+                snprintf(path[f], sizeof path[f], "%s/sel%d-%d-%d.parquet", dir, v, k, f);
+                o.share_in = f == 1 ? share : NULL;
+                CU_ASSERT_EQUAL_FATAL(pq_writer_open(path[f], b->field, &o, &w, &err), SM_OK);
+                CU_ASSERT_EQUAL_FATAL(pq_writer_write_sel(w, b, sel, n, &err), SM_OK);
+                CU_ASSERT_EQUAL_FATAL(pq_writer_close(w, NULL, &err), SM_OK);
+            }
+            x = file_bytes(path[1], &xl);
+            y = file_bytes(path[2], &yl);
+            if (xl != yl || memcmp(x, y, xl) != 0) {
+                fprintf(stderr, "\nvariant %d selection %d: %s and %s differ\n", v, k, path[1],
+                        path[2]);
+                CU_FAIL("a share changed the file");
+            }
+            free(x);
+            free(y);
+        }
+        pq_share_destroy(share);
+    }
+    {
+        /* and DuckDB reads a file written through the share as the rows it was given */
+        sb sql = {0};
+        json_t *res;
+        sb_printf(&sql,
+                  "SELECT count(*) AS n, count(DISTINCT big) AS d, sum(mid) AS s, "
+                  "count(*) FILTER (WHERE big = '') AS e FROM read_parquet('%s/sel0-2-1.parquet')",
+                  dir);
+        res = sm_test_duckdb(sql.p);
+        sb_free(&sql);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+        {
+            int64_t n = 0, s = 0, e = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                uint64_t h = (uint64_t)(r + 1) * 0xD6E8FEB86659FD93u;
+                uint64_t g = (uint64_t)r * 0x9E3779B97F4A7C15u;
+                if (h % 100 >= 6) {
+                    n++;
+                    if (r % 11 != 3) {
+                        s += (int64_t)((g >> 20) % 3000) - 1500;
+                    }
+                    e += r % 13 != 5 && r % 17 == 2;
+                }
+            }
+            CU_ASSERT_EQUAL(sm_test_int(json_object_get(json_array_get(res, 0), "n")), n);
+            CU_ASSERT_EQUAL(sm_test_int(json_object_get(json_array_get(res, 0), "s")), s);
+            CU_ASSERT_EQUAL(sm_test_int(json_object_get(json_array_get(res, 0), "e")), e);
+        }
+        json_decref(res);
+    }
+    free(sel);
+    sm_arena_destroy(a);
+    sm_test_rmtree(dir);
+    free(dir);
+}
+
 /* ---- error paths ------------------------------------------------------------------------- */
 
 /* Entries of `dir` (without . and ..), their names joined into `names`. */
@@ -2932,6 +3103,7 @@ static CU_TestInfo tests[] = {
     {"byte-array statistics are cut and rounded up",
      test_pq_writer_byte_array_statistics_are_cut_and_rounded_up},
     {"writes a first page without values", test_pq_writer_writes_a_first_page_without_values},
+    {"a dictionary share gives the same file", test_pq_writer_share_gives_the_same_file},
     {"write failures are sticky and leave no file",
      test_pq_writer_write_failures_are_sticky_and_leave_no_file},
     {"the file is invisible until close", test_pq_writer_file_is_invisible_until_close},
