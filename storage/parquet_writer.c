@@ -57,7 +57,7 @@ typedef enum sort_kind {
 /* The dictionary index of every row of one column, recorded by one writer for others. */
 typedef struct memo {
     const sm_column *col;
-    uint8_t *idx; /* idx[row * width], little-endian */
+    uint8_t *idx; /* idx[row * width], in the host's byte order */
     int width;    /* 1, 2 or 4 bytes per row */
     int64_t rows; /* rows recorded: 0 .. rows */
     size_t count; /* entries of the dictionary the indices point into */

@@ -53,7 +53,7 @@ typedef struct pq_share pq_share;
 
 pq_share *pq_share_create(void);    /* NULL on out of memory */
 void pq_share_destroy(pq_share *s); /* accepts NULL */
-/* Bytes the share holds (the recorded indices). */
+/* Bytes the share holds (the recorded indices); s not NULL. */
 size_t pq_share_bytes(pq_share *s);
 
 typedef struct pq_writer_opts {

@@ -2602,13 +2602,13 @@ static uint8_t *file_bytes(const char *path, size_t *len)
 
 /* Rows of every kind a share meets: dictionaries whose indices need 1, 2 and 4 bytes, nulls,
  * empty strings, a near-unique column (PLAIN from the first page), booleans (never a
- * dictionary) and a column that falls back to PLAIN when the dictionary passes dict_limit. */
+ * dictionary) and columns whose dictionary passes a low dict_limit part way (then PLAIN). */
 static sm_column *share_batch(sm_arena *a, int64_t rows)
 {
     sm_field *kids[7];
     sm_field *st;
     sm_column *b;
-    kids[0] = sm_field_new(a, "small", SM_INT32, false);   /* 7 values */
+    kids[0] = sm_field_new(a, "small", SM_INT32, false);   /* 8 values */
     kids[1] = sm_field_new(a, "mid", SM_INT64, true);      /* ~3000 values, nulls */
     kids[2] = sm_field_new(a, "big", SM_STRING, true);     /* ~80000 values, "" and nulls */
     kids[3] = sm_field_new(a, "unique", SM_STRING, false); /* every row its own */
