@@ -1,9 +1,9 @@
 // DuckDB's side of bench/parquet (see bench/README.md), with @duckdb/node-api from tests/node.
 //
-//   node bench/duckdb_write.mjs write INPUT.parquet OUT.parquet [REPS] [WARMUP]
+//   node bench/duckdb_write.mjs write INPUT.parquet OUT.parquet [REPS] [WARMUP] [LEVEL]
 //       Loads INPUT into an in-memory table t (untimed), then with SET threads=1 times
-//       COPY t TO 'OUT' (FORMAT parquet, COMPRESSION zstd) REPS times (default 1) after WARMUP
-//       untimed copies (default 0), with performance.now(). Prints one line of JSON: the
+//       COPY t TO 'OUT' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL LEVEL) REPS times
+//       (default 1; LEVEL default 3, DuckDB's own) after WARMUP untimed copies (default 0), with performance.now(). Prints one line of JSON: the
 //       median seconds, and the seconds of an fsync of OUT and of its directory right after the
 //       copy (DuckDB's COPY does not make the file durable; smelter's writer does).
 //   node bench/duckdb_write.mjs columns A.parquet B.parquet
@@ -34,10 +34,10 @@ async function rows(conn, sql) {
   return reader.getRowObjectsJson();
 }
 
-async function write(conn, input, out, reps, warmup) {
+async function write(conn, input, out, reps, warmup, level) {
   await conn.run(`CREATE TABLE t AS SELECT * FROM read_parquet(${q(input)})`);
   await conn.run('SET threads = 1');
-  const copy = `COPY t TO ${q(out)} (FORMAT parquet, COMPRESSION zstd)`;
+  const copy = `COPY t TO ${q(out)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${level})`;
   for (let i = 0; i < warmup; i++) {
     await conn.run(copy);
   }
@@ -114,18 +114,18 @@ async function verify(conn, a, b) {
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-const [mode, a, b, x, y] = process.argv.slice(2);
+const [mode, a, b, x, y, z] = process.argv.slice(2);
 try {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   if (mode === 'write' && a && b) {
-    await write(conn, a, b, Number(x || 1), Number(y || 0));
+    await write(conn, a, b, Number(x || 1), Number(y || 0), Number(z || 3));
   } else if (mode === 'columns' && a && b) {
     await columns(conn, a, b);
   } else if (mode === 'verify' && a && b) {
     await verify(conn, a, b);
   } else {
-    process.stderr.write('usage: duckdb_write.mjs write IN OUT [REPS] [WARMUP] | columns A B | ' +
+    process.stderr.write('usage: duckdb_write.mjs write IN OUT [REPS] [WARMUP] [LEVEL] | columns A B | ' +
       'verify A B\n');
     process.exit(2);
   }

@@ -327,7 +327,7 @@ static void usage(FILE *f)
                "  --plain FILE   also write the rows UNCOMPRESSED to FILE, untimed\n"
                "  --reps R       timed writes (default 1); the median is reported\n"
                "  --warmup W     untimed writes before them (default 0)\n"
-               "  --level L      ZSTD level (default 0: the codec's default, 3)\n"
+               "  --level L      ZSTD level (default 0: the codec's default, 1)\n"
                "  --per-column   also time each column written alone (to FILE.column)\n"
                "  --no-dictionary  PLAIN only (an experiment; the benchmark uses dictionaries)\n"
                "  --json         one line of JSON instead of the readable report\n");
