@@ -49,8 +49,8 @@ enum {
     PQ_CODEC_LZ4_RAW = 7,
 };
 
-/* `level` 0 means the codec's default: ZSTD 1 (Arrow's; zstd's own is 3), GZIP 6 (zlib's). Other codecs ignore it.
- * ZSTD accepts its range (negative "fast" levels up to ZSTD_maxCLevel()), GZIP 1..9. */
+/* `level` 0 means the codec's default: ZSTD 1 (Arrow's; zstd's own is 3), GZIP 6 (zlib's). Other
+ * codecs ignore it. ZSTD accepts its range (negative "fast" levels up to ZSTD_maxCLevel()), GZIP 1..9. */
 #define CODEC_LEVEL_DEFAULT 0
 
 typedef struct codec_ctx codec_ctx;

@@ -2078,6 +2078,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     twrite *tw;
     wqueue q;
     int n_vers = 0;
+    int64_t ph[6] = {0}; /* end of: read, silver, offsets+states, files, table commits, event log */
 
     *ran = false;
     memset(rep, 0, sizeof *rep);
@@ -2200,7 +2201,8 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         return SM_OK; /* stopping, nothing read: nothing to record */
     }
     crash_point(e, "after_read", NULL);
-    e->run_ms[0] = (sm_mono_ns() - t0) / 1000000;
+    ph[0] = sm_mono_ns();
+    e->run_ms[0] = (ph[0] - t0) / 1000000;
 
     /* the bronze and dead-letter tables' files (step 5), queued now: written while the silver
      * tables run */
@@ -2229,6 +2231,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
     e->watermark_ms = rerun ? e->rerun->watermark_ms : e->next_wm_ms;
     rep->watermark_ms = e->watermark_ms;
     rc = run_silver(e, rep, err);
+    ph[1] = sm_mono_ns();
     for (int i = 0; i < e->n_tables && rc == SM_OK; i++) {
         if (is_derived(&e->tables[i]) && (rc = tw_begin(e, &e->tables[i], &tw[i], err)) == SM_OK) {
             wq_add(e, &q, &tw[i]);
@@ -2244,7 +2247,9 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         /* the dedup states, evicted and saved while the files are written */
         rc = save_states(e, err);
     }
+    ph[2] = sm_mono_ns();
     wq_finish(&q, rc != SM_OK);
+    ph[3] = sm_mono_ns();
     for (int i = 0; i < e->n_threads; i++) { /* every file is written: the shares are done */
         pq_share_destroy(e->threads[i].share);
         e->threads[i].share = NULL;
@@ -2279,6 +2284,7 @@ static int run_batch_steps(sm_engine *e, sm_batch_report *rep, bool *ran, sm_err
         }
     }
 tables_done:
+    ph[4] = sm_mono_ns();
     for (int i = 0; i < e->n_tables; i++) {
         tw_end(e, &tw[i]);
     }
@@ -2294,6 +2300,7 @@ tables_done:
         return rc;
     }
     crash_point(e, "after_event_log", NULL);
+    ph[5] = sm_mono_ns();
 
     /* 6. commit */
     memset(&commit, 0, sizeof commit);
@@ -2356,6 +2363,14 @@ tables_done:
         rep->lag += behind > 0 ? behind : 0;
     }
     rep->duration_ms = (sm_mono_ns() - t0) / 1000000;
+    sm_log_debug(COMPONENT,
+                 "batch %" PRId64 " took %" PRId64 " ms: read %.3f s, silver %.3f s, offsets "
+                 "and states %.3f s, files %.3f s more, table commits %.3f s, event log %.3f s, "
+                 "checkpoint commit %.3f s",
+                 e->batch_id, rep->duration_ms, (double)(ph[0] - t0) / 1e9,
+                 (double)(ph[1] - ph[0]) / 1e9, (double)(ph[2] - ph[1]) / 1e9,
+                 (double)(ph[3] - ph[2]) / 1e9, (double)(ph[4] - ph[3]) / 1e9,
+                 (double)(ph[5] - ph[4]) / 1e9, (double)(sm_mono_ns() - ph[5]) / 1e9);
     *ran = true;
     return SM_OK;
 }
