@@ -50,7 +50,8 @@ enum {
 };
 
 /* `level` 0 means the codec's default: ZSTD 1 (Arrow's; zstd's own is 3), GZIP 6 (zlib's). Other
- * codecs ignore it. ZSTD accepts its range (negative "fast" levels up to ZSTD_maxCLevel()), GZIP 1..9. */
+ * codecs ignore it. ZSTD accepts its range (negative "fast" levels up to ZSTD_maxCLevel()),
+ * GZIP 1..9. */
 #define CODEC_LEVEL_DEFAULT 0
 
 typedef struct codec_ctx codec_ctx;
