@@ -347,35 +347,80 @@ static void compact_keys(sm_dedup *d)
     d->dead = 0;
 }
 
+static bool evictable(const slot *s, int64_t watermark_ms)
+{
+    return s->hash && s->event_ms != SM_DEDUP_NO_EVENT_TIME && s->event_ms < watermark_ms;
+}
+
+/* Eviction of most of the table (a first batch that reads hours of history, a watermark that
+ * jumps): the keys that stay move into a new table, instead of a backward shift per key that
+ * goes. False, and nothing changed, when memory is short. */
+static bool rebuild_without(sm_dedup *d, int64_t watermark_ms, size_t doomed)
+{
+    size_t live = d->count - doomed;
+    size_t cap = live * 8 < d->cap ? cap_for(live * 2) : d->cap, mask = cap - 1;
+    slot *t = sm_calloc_table(cap, sizeof *t);
+    if (!t) {
+        return false;
+    }
+    for (size_t i = 0; i < d->cap; i++) {
+        const slot *s = &d->slots[i];
+        if (!s->hash) {
+            continue;
+        }
+        if (evictable(s, watermark_ms)) {
+            d->dead += s->len;
+            continue;
+        }
+        size_t j = s->hash & mask;
+        while (t[j].hash) {
+            j = (j + 1) & mask;
+        }
+        t[j] = *s;
+    }
+    free(d->slots);
+    d->slots = t;
+    d->cap = cap;
+    d->count = live;
+    return true;
+}
+
 int64_t sm_dedup_evict(sm_dedup *d, int64_t watermark_ms)
 {
-    size_t mask = d->cap - 1, start = 0;
+    size_t mask = d->cap - 1, start = 0, doomed = 0;
     int64_t removed = 0;
     if (d->count == 0) {
         return 0;
     }
-    /* Scan from just after an empty slot: no cluster wraps past the start, so the backward
-     * shift only ever moves slots the scan has not passed yet. */
-    while (d->slots[start].hash) {
-        start++;
+    for (size_t i = 0; i < d->cap; i++) {
+        doomed += evictable(&d->slots[i], watermark_ms);
     }
-    for (size_t k = 1; k <= d->cap; k++) {
-        size_t i = (start + k) & mask;
-        while (d->slots[i].hash && d->slots[i].event_ms != SM_DEDUP_NO_EVENT_TIME &&
-               d->slots[i].event_ms < watermark_ms) {
-            d->dead += d->slots[i].len;
-            delete_slot(d, i);
-            d->count--;
-            removed++;
+    if (doomed == 0) {
+        return 0;
+    }
+    if (doomed * 4 >= d->count && rebuild_without(d, watermark_ms, doomed)) {
+        removed = (int64_t)doomed;
+    } else {
+        /* Scan from just after an empty slot: no cluster wraps past the start, so the backward
+         * shift only ever moves slots the scan has not passed yet. */
+        while (d->slots[start].hash) {
+            start++;
         }
-    }
-    if (removed) {
-        if (d->dead > 4096 && d->dead * 2 > d->keys_len) {
-            compact_keys(d);
+        for (size_t k = 1; k <= d->cap; k++) {
+            size_t i = (start + k) & mask;
+            while (evictable(&d->slots[i], watermark_ms)) {
+                d->dead += d->slots[i].len;
+                delete_slot(d, i);
+                d->count--;
+                removed++;
+            }
         }
         if (d->cap > MIN_CAP && d->count * 8 < d->cap) {
             (void)rehash(d, cap_for(d->count * 2)); /* on failure the larger table stays */
         }
+    }
+    if (d->dead > 4096 && d->dead * 2 > d->keys_len) {
+        compact_keys(d);
     }
     return removed;
 }

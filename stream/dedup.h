@@ -112,8 +112,10 @@ int sm_dedup_check_insert_prefetched(sm_dedup *d, const void *key, size_t len, u
 int sm_dedup_reserve(sm_dedup *d, size_t more);
 
 /* Removes every key whose event time < watermark_ms, except keys stored with
- * SM_DEDUP_NO_EVENT_TIME, and returns how many were removed. O(table size). Never fails: memory
- * is given back when convenient (key store compacted when half dead, table shrunk when sparse). */
+ * SM_DEDUP_NO_EVENT_TIME, and returns how many were removed. O(table size): a key that goes is
+ * deleted in place, or, when a quarter or more of them go, the keys that stay move into a new
+ * table. Never fails: memory is given back when convenient (key store compacted when half dead,
+ * table shrunk when sparse). */
 int64_t sm_dedup_evict(sm_dedup *d, int64_t watermark_ms);
 
 int64_t sm_dedup_count(const sm_dedup *d); /* keys stored */

@@ -60,8 +60,8 @@ static void test_dedup_evict_below_the_watermark_only(void)
     sm_dedup_free(d);
 }
 
-/* Random inserts and evictions against a model: the table (growth, backward-shift deletion,
- * compaction, shrinking) answers as a plain array would. */
+/* Random inserts and evictions against a model: the table (growth, backward-shift deletion of a
+ * few keys, a new table when many go, compaction, shrinking) answers as a plain array would. */
 static void test_dedup_matches_a_model_under_churn(void)
 {
     enum { N = 60000 };
@@ -91,7 +91,8 @@ static void test_dedup_matches_a_model_under_churn(void)
                 present++;
             }
         }
-        wm += round < 30 ? 300 : 2000; /* the end evicts nearly everything: shrink */
+        /* steps of 40 evict a few keys, of 300 a third; the end nearly everything: shrink */
+        wm += round >= 30 ? 2000 : round % 2 ? 300 : 40;
         int64_t want = 0;
         for (int i = 0; i < N; i++) {
             if (model[i] >= 0 && model[i] < wm) {
