@@ -1292,6 +1292,51 @@ int32_t enc_dict_insert(enc_dict *d, const void *value, size_t len, sm_error *er
     return dict_lookup_fixed(d, value, err);
 }
 
+/* How many of the n values from v on equal the first (1 when the second differs): a column
+ * that holds one value on every row (a batch id, a processing time) then costs one lookup a
+ * page, not one a value; any other column, one comparison. */
+static size_t leading_run_fixed(const uint8_t *v, size_t w, size_t n)
+{
+    size_t r = 1;
+    if (w == 8) {
+        uint64_t a, b;
+        memcpy(&a, v, 8);
+        for (; r < n; r++) {
+            memcpy(&b, v + r * 8, 8);
+            if (b != a) {
+                break;
+            }
+        }
+    } else if (w == 4) {
+        uint32_t a, b;
+        memcpy(&a, v, 4);
+        for (; r < n; r++) {
+            memcpy(&b, v + r * 4, 4);
+            if (b != a) {
+                break;
+            }
+        }
+    } else {
+        while (r < n && memcmp(v + r * w, v, w) == 0) {
+            r++;
+        }
+    }
+    return r;
+}
+
+/* The same for byte arrays: offsets[0..n] of the values in data. */
+static size_t leading_run_bytes(const int32_t *offsets, const uint8_t *data, size_t n)
+{
+    int32_t len = offsets[1] - offsets[0];
+    const uint8_t *first = data + offsets[0];
+    size_t r = 1;
+    while (r < n && offsets[r + 1] - offsets[r] == len &&
+           (len == 0 || memcmp(data + offsets[r], first, (size_t)len) == 0)) {
+        r++;
+    }
+    return r;
+}
+
 int enc_dict_insert_fixed(enc_dict *d, const void *values, const uint8_t *validity, size_t start,
                           size_t n, uint32_t *indices, size_t *n_indices, sm_error *err)
 {
@@ -1302,8 +1347,21 @@ int enc_dict_insert_fixed(enc_dict *d, const void *values, const uint8_t *validi
     }
     const uint8_t *v = values;
     const size_t w = d->width;
-    size_t k = 0;
-    for (size_t i = start; i < start + n; i++) {
+    size_t k = 0, i = start;
+    if (!validity && n > 1) {
+        size_t run = leading_run_fixed(v + start * w, w, n);
+        if (run > 1) {
+            int32_t idx = dict_lookup_fixed(d, v + start * w, err);
+            if (idx < 0) {
+                return SM_ERR_NOMEM;
+            }
+            for (; k < run; k++) {
+                indices[k] = (uint32_t)idx;
+            }
+            i += run;
+        }
+    }
+    for (; i < start + n; i++) {
         if (!IS_VALID(validity, i)) {
             continue;
         }
@@ -1325,8 +1383,22 @@ int enc_dict_insert_byte_array(enc_dict *d, const int32_t *offsets, const uint8_
         return sm_error_set(err, SM_ERR_INTERNAL,
                             "dictionary: byte-array insert into a fixed-width dictionary");
     }
-    size_t k = 0;
-    for (size_t i = start; i < start + n; i++) {
+    size_t k = 0, i = start;
+    if (!validity && n > 1 && offsets[start + 1] >= offsets[start]) {
+        size_t run = leading_run_bytes(offsets + start, data, n);
+        if (run > 1) {
+            int32_t idx = dict_lookup_bytes(d, data + offsets[start],
+                                            (size_t)(offsets[start + 1] - offsets[start]), err);
+            if (idx < 0) {
+                return SM_ERR_NOMEM;
+            }
+            for (; k < run; k++) {
+                indices[k] = (uint32_t)idx;
+            }
+            i += run;
+        }
+    }
+    for (; i < start + n; i++) {
         if (!IS_VALID(validity, i)) {
             continue;
         }

@@ -985,6 +985,79 @@ static void test_enc_dict_byte_arrays(void)
     free(idx);
 }
 
+/* A page that starts with a run of one value (a column holding one value on every row, or a
+ * prefix of it) is looked up once for the run: the indices are those value-by-value inserts
+ * give, whether the run covers the page or ends at any row, from any start, for every width. */
+static void test_enc_dict_leading_runs(void)
+{
+    sm_error err = {0};
+    const size_t n = 40, widths[] = {4, 8, 12};
+    uint32_t idx[40], want[40];
+    int ok = 1;
+    for (size_t wi = 0; wi < 3; wi++) {
+        size_t w = widths[wi];
+        for (size_t run = 1; run <= n; run++) { /* rows [0, run) hold 7, the rest 3 then 7 ... */
+            uint8_t vals[40 * 12] = {0};
+            for (size_t i = 0; i < n; i++) {
+                vals[i * w + w - 1] = i < run ? 7 : (uint8_t)(3 + (i % 2) * 4);
+            }
+            for (size_t start = 0; start < 3; start++) {
+                enc_dict *a = enc_dict_create(w, &err), *b = enc_dict_create(w, &err);
+                size_t got = 0;
+                CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+                enc_dict_insert(b, vals, w, &err); /* an entry first: indices are not all 0 */
+                enc_dict_insert(a, vals, w, &err);
+                for (size_t i = start; i < n; i++) {
+                    want[i - start] = (uint32_t)enc_dict_insert(b, vals + i * w, w, &err);
+                }
+                ok &= enc_dict_insert_fixed(a, vals, NULL, start, n - start, idx, &got, &err) == 0;
+                ok &= got == n - start && memcmp(idx, want, got * sizeof *idx) == 0;
+                ok &= enc_dict_count(a) == enc_dict_count(b);
+                enc_dict_destroy(a);
+                enc_dict_destroy(b);
+            }
+        }
+    }
+    /* byte arrays: "batch-7" over the run, then other lengths and bytes, and empty values */
+    for (size_t run = 1; run <= n; run++) {
+        const char *other[] = {"batch-8", "batch-77", "", "batch-7"};
+        char data[40 * 8];
+        int32_t offs[41] = {0};
+        for (size_t i = 0; i < n; i++) {
+            const char *v = i < run ? "batch-7" : other[i % 4];
+            memcpy(data + offs[i], v, strlen(v));
+            offs[i + 1] = offs[i] + (int32_t)strlen(v);
+        }
+        enc_dict *a = enc_dict_create(0, &err), *b = enc_dict_create(0, &err);
+        size_t got = 0;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        for (size_t i = 1; i < n; i++) {
+            want[i - 1] =
+                (uint32_t)enc_dict_insert(b, data + offs[i], (size_t)(offs[i + 1] - offs[i]), &err);
+        }
+        ok &= enc_dict_insert_byte_array(a, offs, (uint8_t *)data, NULL, 1, n - 1, idx, &got,
+                                         &err) == 0;
+        ok &= got == n - 1 && memcmp(idx, want, got * sizeof *idx) == 0;
+        ok &= enc_dict_count(a) == enc_dict_count(b);
+        enc_dict_destroy(a);
+        enc_dict_destroy(b);
+    }
+    /* a run of empty values */
+    {
+        int32_t offs[5] = {0, 0, 0, 0, 1};
+        enc_dict *a = enc_dict_create(0, &err);
+        size_t got = 0;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        ok &= enc_dict_insert_byte_array(a, offs, (const uint8_t *)"x", NULL, 0, 4, idx, &got,
+                                         &err) == 0;
+        ok &= got == 4 && idx[0] == 0 && idx[1] == 0 && idx[2] == 0 && idx[3] == 1;
+        enc_dict_destroy(a);
+    }
+    CU_ASSERT_TRUE(ok);
+}
+
 /* Keys of every length up to 40 that differ from a base key in one byte only, at every position:
  * the hash and the comparison read the tail with overlapping loads, so each byte must count. */
 static void test_enc_dict_byte_arrays_differing_in_one_byte(void)
@@ -1063,6 +1136,7 @@ static CU_TestInfo tests[] = {
     {"dictionary: a million INT64 with repeats", test_enc_dict_million_int64_with_repeats},
     {"dictionary: fixed widths and nulls", test_enc_dict_fixed_widths_and_nulls},
     {"dictionary: byte arrays", test_enc_dict_byte_arrays},
+    {"dictionary: a leading run is looked up once", test_enc_dict_leading_runs},
     {"dictionary: byte arrays differing in one byte",
      test_enc_dict_byte_arrays_differing_in_one_byte},
     CU_TEST_INFO_NULL,
