@@ -652,9 +652,81 @@ static int cmp3(int64_t a, int64_t b)
     return (a > b) - (a < b);
 }
 
+/* Applies a comparison operator to three-way results t (-1, 0, 1) as they come. */
+#define CMP_APPLY(op, n, r, t)                                                                     \
+    switch (op) {                                                                                  \
+    case CMP_EQ:                                                                                   \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) == 0;                                                                     \
+        }                                                                                          \
+        break;                                                                                     \
+    case CMP_NE:                                                                                   \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) != 0;                                                                     \
+        }                                                                                          \
+        break;                                                                                     \
+    case CMP_LT:                                                                                   \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) < 0;                                                                      \
+        }                                                                                          \
+        break;                                                                                     \
+    case CMP_LE:                                                                                   \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) <= 0;                                                                     \
+        }                                                                                          \
+        break;                                                                                     \
+    case CMP_GT:                                                                                   \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) > 0;                                                                      \
+        }                                                                                          \
+        break;                                                                                     \
+    default:                                                                                       \
+        for (int64_t k = 0; k < (n); k++) {                                                        \
+            (r)[k] = (t) >= 0;                                                                     \
+        }                                                                                          \
+        break;                                                                                     \
+    }
+
+static inline int str3(const char *a, int32_t la, const char *b, int32_t lb)
+{
+    int m = memcmp(a, b, (size_t)(la < lb ? la : lb));
+    return m ? (m > 0) - (m < 0) : (la > lb) - (la < lb);
+}
+
+/* A column against a non-NULL literal of its type (most rules: quantity > 0), in one pass with
+ * the same three-way comparison as the general case, without a vector of the literal. */
+static int cmp_lit(ev *c, const vec *a, const node *lit, int op, vec *v)
+{
+    int64_t n = c->n, *r = v->i;
+    memcpy(v->nul, a->nul, (size_t)n);
+    if (a->t == E_DOUBLE) {
+        const double *d = a->d, l = lit->ld;
+        CMP_APPLY(op, n, r, (d[k] > l) - (d[k] < l));
+    } else if (a->t == E_STRING) {
+        const char *const *sp = a->sp, *ls = lit->ls;
+        const int32_t *sl = a->sl, ll = lit->lslen;
+        CMP_APPLY(op, n, r, str3(sp[k], sl[k], ls, ll));
+    } else {
+        const int64_t *i = a->i, l = lit->li;
+        CMP_APPLY(op, n, r, (i[k] > l) - (i[k] < l));
+    }
+    return 0;
+}
+
 static int eval_cmp(ev *c, const node *x, vec *v)
 {
+    static const int flip[] = {[CMP_EQ] = CMP_EQ, [CMP_NE] = CMP_NE, [CMP_LT] = CMP_GT,
+                               [CMP_LE] = CMP_GE, [CMP_GT] = CMP_LT, [CMP_GE] = CMP_LE};
     vec a, b;
+    for (int side = 0; side < 2; side++) {
+        const node *lit = x->a[1 - side], *other = x->a[side];
+        if (lit->k == N_LIT && !lit->lnull && lit->t == other->t) {
+            if (eval(c, other, &a) != 0 || vec_alloc(c, v, E_BOOL) != 0) {
+                return -1;
+            }
+            return cmp_lit(c, &a, lit, side == 0 ? x->op : flip[x->op], v);
+        }
+    }
     if (eval(c, x->a[0], &a) != 0 || eval(c, x->a[1], &b) != 0 || vec_alloc(c, v, E_BOOL) != 0) {
         return -1;
     }

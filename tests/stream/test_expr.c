@@ -730,6 +730,37 @@ static rval ref_abs_neg(const rrow *r)
     return r_int(r->a < 0 ? r->a : -r->a);
 }
 
+/* Comparisons against a literal, either side (one pass, no vector of the literal). */
+static rval ref_lit_le(const rrow *r) /* 3 >= a */
+{
+    return r->an ? r_null() : r_int(r->a <= 3);
+}
+static rval ref_lit_ne(const rrow *r) /* a <> -2 */
+{
+    return r->an ? r_null() : r_int(r->a != -2);
+}
+static rval ref_lit_gt_x(const rrow *r) /* 0.5 < x */
+{
+    return r->xn ? r_null() : r_int(r->x > 0.5);
+}
+static rval ref_lit_eq_x(const rrow *r) /* x = 0.25 */
+{
+    return r->xn ? r_null() : r_int(r->x == 0.25);
+}
+static rval ref_lit_ge_s(const rrow *r) /* s >= 'app' */
+{
+    return r->sn ? r_null() : r_int(strcmp(r->s, "app") >= 0);
+}
+static rval ref_lit_lt_s(const rrow *r) /* 'apple' > s */
+{
+    return r->sn ? r_null() : r_int(strcmp(r->s, "apple") < 0);
+}
+static rval ref_lit_null(const rrow *r) /* a = NULL */
+{
+    (void)r;
+    return r_null();
+}
+
 static const struct {
     const char *expr;
     ref_fn ref;
@@ -748,6 +779,13 @@ static const struct {
     {"a IS NULL OR s IS NULL", ref_isnull},
     {"upper(s) = 'APPLE'", ref_upper_eq},
     {"-abs(a)", ref_abs_neg},
+    {"3 >= a", ref_lit_le},
+    {"a <> -2", ref_lit_ne},
+    {"0.5 < x", ref_lit_gt_x},
+    {"x = 0.25", ref_lit_eq_x},
+    {"s >= 'app'", ref_lit_ge_s},
+    {"'apple' > s", ref_lit_lt_s},
+    {"a = NULL", ref_lit_null},
 };
 
 static bool slot_matches(const sm_column *c, int64_t k, rval want)
