@@ -1324,6 +1324,18 @@ static size_t leading_run_fixed(const uint8_t *v, size_t w, size_t n)
     return r;
 }
 
+/* indices[0..run) = idx, the run's one lookup: run, or 0 when the lookup failed (idx < 0). */
+static size_t fill_run(uint32_t *indices, int32_t idx, size_t run)
+{
+    if (idx < 0) {
+        return 0;
+    }
+    for (size_t k = 0; k < run; k++) {
+        indices[k] = (uint32_t)idx;
+    }
+    return run;
+}
+
 /* The same for byte arrays: offsets[0..n] of the values in data. */
 static size_t leading_run_bytes(const int32_t *offsets, const uint8_t *data, size_t n)
 {
@@ -1350,16 +1362,11 @@ int enc_dict_insert_fixed(enc_dict *d, const void *values, const uint8_t *validi
     size_t k = 0, i = start;
     if (!validity && n > 1) {
         size_t run = leading_run_fixed(v + start * w, w, n);
-        if (run > 1) {
-            int32_t idx = dict_lookup_fixed(d, v + start * w, err);
-            if (idx < 0) {
-                return SM_ERR_NOMEM;
-            }
-            for (; k < run; k++) {
-                indices[k] = (uint32_t)idx;
-            }
-            i += run;
+        if (run > 1 &&
+            (k = fill_run(indices, dict_lookup_fixed(d, v + start * w, err), run)) == 0) {
+            return SM_ERR_NOMEM;
         }
+        i += k;
     }
     for (; i < start + n; i++) {
         if (!IS_VALID(validity, i)) {
@@ -1386,17 +1393,12 @@ int enc_dict_insert_byte_array(enc_dict *d, const int32_t *offsets, const uint8_
     size_t k = 0, i = start;
     if (!validity && n > 1 && offsets[start + 1] >= offsets[start]) {
         size_t run = leading_run_bytes(offsets + start, data, n);
-        if (run > 1) {
-            int32_t idx = dict_lookup_bytes(d, data + offsets[start],
-                                            (size_t)(offsets[start + 1] - offsets[start]), err);
-            if (idx < 0) {
-                return SM_ERR_NOMEM;
-            }
-            for (; k < run; k++) {
-                indices[k] = (uint32_t)idx;
-            }
-            i += run;
+        size_t len = (size_t)(offsets[start + 1] - offsets[start]);
+        if (run > 1 && (k = fill_run(indices, dict_lookup_bytes(d, data + offsets[start], len, err),
+                                     run)) == 0) {
+            return SM_ERR_NOMEM;
         }
+        i += k;
     }
     for (; i < start + n; i++) {
         if (!IS_VALID(validity, i)) {
